@@ -1,15 +1,15 @@
 """The exceptions this package raises, one tree so callers catch the level they need.
 
-    ProvisionError
-    ├── ManifestError        the manifest is invalid (carries file:line:col per problem)
-    ├── ModelfileError       a Modelfile cannot be parsed (file, line, column)
-    └── ServerError          the Ollama server refused or failed a request
-        ├── NotFound         404, or a registry that lacks the model
-        ├── BadRequest       400 and other 4xx
-        ├── VersionTooOld    412, or a REQUIRES newer than the server
-        ├── ServerFailure    5xx, or an error line inside a 200 stream
-        └── ConnectionFailed cannot reach the server
-            └── Timeout      connected but no answer in time
+ProvisionError
+├── ManifestError        the manifest is invalid (carries file:line:col per problem)
+├── ModelfileError       a Modelfile cannot be parsed (file, line, column)
+└── ServerError          the Ollama server refused or failed a request
+    ├── NotFound         404, or a registry that lacks the model
+    ├── BadRequest       400 and other 4xx
+    ├── VersionTooOld    412, or a REQUIRES newer than the server
+    ├── ServerFailure    5xx, or an error line inside a 200 stream
+    └── ConnectionFailed cannot reach the server
+        └── Timeout      connected but no answer in time
 """
 
 from __future__ import annotations
