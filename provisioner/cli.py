@@ -87,5 +87,21 @@ def apply(opts: GlobalOptions, file: str, parallel: int) -> None:
     )
 
 
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--exit-code", is_flag=True, help="Exit 3 when changes are pending.")
+@click.pass_obj
+def plan(opts: GlobalOptions, file: str, exit_code: bool) -> None:
+    """Show what apply would do, and why, without changing anything."""
+    from .commands import plan as command
+
+    sys.exit(
+        _guarded(
+            opts,
+            lambda: command.run(file, host=opts.host, output=opts.output, exit_code=exit_code),
+        )
+    )
+
+
 def main() -> None:
     cli(prog_name="ollama-provision")

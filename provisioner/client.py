@@ -49,7 +49,7 @@ ProgressCallback = Callable[[Progress], None]
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    attempts: int = 5
+    attempts: int = 4
     total_seconds: float = 300.0
     initial_wait: float = 0.5
     max_wait: float = 10.0
@@ -181,7 +181,9 @@ class Client:
             retry=tenacity.retry_if_exception(_retryable),
             stop=tenacity.stop_after_attempt(policy.attempts)
             | tenacity.stop_after_delay(policy.total_seconds),
-            wait=tenacity.wait_exponential_jitter(initial=policy.initial_wait, max=policy.max_wait),
+            # Exponential backoff plus jitter, so a fleet does not retry in lockstep.
+            wait=tenacity.wait_exponential(multiplier=policy.initial_wait, max=policy.max_wait)
+            + tenacity.wait_random(0, policy.initial_wait),
             reraise=True,
         )
         return retrying(fn)

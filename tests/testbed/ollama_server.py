@@ -76,6 +76,18 @@ class OllamaServer:
             raise RuntimeError(f"ollama {' '.join(args)} failed: {result.stderr.strip()}")
         return result.stdout + result.stderr
 
+    def requests(self) -> list[tuple[int, str, str]]:
+        """(status, method, path) of every request the server has logged so far."""
+        if not self.log_path.exists():
+            return []
+        found = []
+        for line in self.log_path.read_text(errors="replace").splitlines():
+            if line.startswith("[GIN]"):
+                fields = [f.strip() for f in line.split("|")]
+                method, _, path = fields[-1].partition(" ")
+                found.append((int(fields[1]), method, path.strip().strip('"')))
+        return found
+
     def log_tail(self, lines: int = 80) -> str:
         if not self.log_path.exists():
             return ""

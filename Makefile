@@ -1,0 +1,28 @@
+# The two commands a newcomer needs: `make demo` and `make test`.
+PY := .venv/bin/python
+
+.PHONY: bootstrap demo test lint unit integration down bench
+
+bootstrap:
+	@scripts/bootstrap
+
+demo: bootstrap
+	$(PY) -m tests.testbed demo
+
+down:
+	$(PY) -m tests.testbed down
+
+lint:
+	$(PY) -m ruff check provisioner tests benchmarks
+	$(PY) -m ruff format --check provisioner tests benchmarks
+	$(PY) -m mypy
+
+unit:
+	$(PY) -m pytest -q tests/unit
+
+integration:
+	$(PY) -m pytest -q tests/integration
+
+test: bootstrap
+	$(MAKE) --no-print-directory lint
+	$(PY) -m pytest -q --durations=15 tests

@@ -1,0 +1,48 @@
+import pytest
+
+from provisioner.hosts import parse_host, resolve_host
+
+
+@pytest.mark.parametrize(
+    ("value", "url"),
+    [
+        ("", "http://127.0.0.1:11434"),
+        ("example.com", "http://example.com:11434"),
+        ("example.com:8080", "http://example.com:8080"),
+        ("::1", "http://[::1]:11434"),
+        ("[::1]:9000", "http://[::1]:9000"),
+        ("https://x", "https://x:443"),
+        ("http://x", "http://x:80"),
+        ("https://example.com/ollama", "https://example.com:443/ollama"),
+        (' "127.0.0.1:5" ', "http://127.0.0.1:5"),
+        ("localhost:99999", "http://localhost:11434"),
+        ("localhost:abc", "http://localhost:11434"),
+    ],
+)
+def test_parsed_as_ollama_parses_ollama_host(value: str, url: str) -> None:
+    assert parse_host(value) == (url, None)
+
+
+@pytest.mark.parametrize(
+    ("value", "url"),
+    [
+        ("0.0.0.0", "http://127.0.0.1:11434"),
+        ("0.0.0.0:8080", "http://127.0.0.1:8080"),
+        (":1234", "http://127.0.0.1:1234"),
+        ("[::]:99", "http://[::1]:99"),
+    ],
+)
+def test_listen_addresses_connect_to_loopback_with_a_note(value: str, url: str) -> None:
+    got, note = parse_host(value)
+    assert got == url
+    assert note is not None and "listen address" in note
+
+
+def test_precedence(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OLLAMA_HOST", "envhost:1")
+    assert resolve_host("clihost:2", "filehost:3").url == "http://clihost:2"
+    assert resolve_host(None, "filehost:3").source == "manifest"
+    assert resolve_host(None, None).url == "http://envhost:1"
+    monkeypatch.delenv("OLLAMA_HOST")
+    assert resolve_host(None, None).url == "http://127.0.0.1:11434"
+    assert resolve_host(None, None).source == "default"
