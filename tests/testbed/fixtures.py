@@ -84,7 +84,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = outcome.get_result()
     if report.failed:
         for server in getattr(item, "_ollama_servers", []):
-            report.sections.append((f"ollama {server.version} log ({server.url})", server.log_tail()))
+            report.sections.append(
+                (f"ollama {server.version} log ({server.url})", server.log_tail())
+            )
 
 
 __all__ = ["CATALOG", "FilledRegistry"]

@@ -8,7 +8,9 @@ import subprocess
 from pathlib import Path
 
 
-def spawn(cmd: list[str], *, log: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+def spawn(
+    cmd: list[str], *, log: Path, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
     """Start a long-running process with stdout and stderr going to `log`."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as out:

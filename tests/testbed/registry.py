@@ -34,7 +34,9 @@ class Registry:
 
 
 def _require(tool: str) -> str:
-    path = shutil.which(tool) or (f"/usr/sbin/{tool}" if Path(f"/usr/sbin/{tool}").exists() else None)
+    path = shutil.which(tool) or (
+        f"/usr/sbin/{tool}" if Path(f"/usr/sbin/{tool}").exists() else None
+    )
     if path is None:
         raise RuntimeError(f"{tool} is not installed; run scripts/bootstrap")
     return path
@@ -108,11 +110,21 @@ def start_registry(workdir: Path) -> Registry:
     storage.mkdir(parents=True, exist_ok=True)
     port, blob_port = free_port(), free_port()
     nginx = spawn(
-        [_require("nginx"), "-p", str(workdir), "-c", str(_nginx_conf(workdir, storage, blob_port))],
+        [
+            _require("nginx"),
+            "-p",
+            str(workdir),
+            "-c",
+            str(_nginx_conf(workdir, storage, blob_port)),
+        ],
         log=workdir / "nginx.log",
     )
     registry = spawn(
-        [_require("docker-registry"), "serve", str(_registry_conf(workdir, storage, port, blob_port))],
+        [
+            _require("docker-registry"),
+            "serve",
+            str(_registry_conf(workdir, storage, port, blob_port)),
+        ],
         log=workdir / "registry.log",
     )
     reg = Registry(f"127.0.0.1:{port}", storage, workdir, (registry, nginx))
