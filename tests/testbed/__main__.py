@@ -9,6 +9,7 @@ demo   up, then apply examples/demo.yaml twice against a fresh server
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -90,10 +91,8 @@ def down(quiet: bool = False) -> None:
     if not path.exists():
         return
     for pid in json.loads(path.read_text()).get("pids", []):
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(int(pid), signal.SIGTERM)
-        except ProcessLookupError:
-            pass
     path.unlink()
     if not quiet:
         print("test bed stopped")
