@@ -69,11 +69,43 @@ def validate(opts: GlobalOptions, files: tuple[str, ...]) -> None:
     sys.exit(_guarded(opts, lambda: command.run(list(files), output=opts.output)))
 
 
+def _manifest_arg(fn: Callable[..., None]) -> Callable[..., None]:
+    return click.argument("file", type=click.Path(dir_okay=False))(fn)
+
+
+_check_updates = click.option(
+    "--check-updates", is_flag=True, help="Compare each tag with the registry's current digest."
+)
+_prune = click.option(
+    "--prune/--no-prune", default=None, help="Delete undeclared models (overrides prune.enabled)."
+)
+
+
 @cli.command()
-@click.argument("file", type=click.Path(dir_okay=False))
+@_manifest_arg
 @click.option("--parallel", default=2, show_default=True, type=click.IntRange(1, 16))
+@click.option("--dry-run", is_flag=True, help="Print the plan; send no mutating request.")
+@click.option("--yes", "-y", is_flag=True, help="Allow deletions without a prompt.")
+@click.option(
+    "--stall-timeout",
+    default=120.0,
+    show_default=True,
+    type=click.FloatRange(0.1),
+    help="Seconds without progress before a pull is aborted and retried.",
+)
+@_prune
+@_check_updates
 @click.pass_obj
-def apply(opts: GlobalOptions, file: str, parallel: int) -> None:
+def apply(
+    opts: GlobalOptions,
+    file: str,
+    parallel: int,
+    dry_run: bool,
+    yes: bool,
+    stall_timeout: float,
+    prune: bool | None,
+    check_updates: bool,
+) -> None:
     """Make the server hold exactly what FILE declares."""
     from .commands import apply as command
 
@@ -81,26 +113,74 @@ def apply(opts: GlobalOptions, file: str, parallel: int) -> None:
         _guarded(
             opts,
             lambda: command.run(
-                file, host=opts.host, output=opts.output, quiet=opts.quiet, parallel=parallel
+                file,
+                host=opts.host,
+                output=opts.output,
+                quiet=opts.quiet,
+                parallel=parallel,
+                dry_run=dry_run,
+                prune=prune,
+                yes=yes,
+                check_updates=check_updates,
+                stall_timeout=stall_timeout,
             ),
         )
     )
 
 
 @cli.command()
-@click.argument("file", type=click.Path(dir_okay=False))
+@_manifest_arg
 @click.option("--exit-code", is_flag=True, help="Exit 3 when changes are pending.")
+@_prune
+@_check_updates
 @click.pass_obj
-def plan(opts: GlobalOptions, file: str, exit_code: bool) -> None:
+def plan(
+    opts: GlobalOptions, file: str, exit_code: bool, prune: bool | None, check_updates: bool
+) -> None:
     """Show what apply would do, and why, without changing anything."""
     from .commands import plan as command
 
     sys.exit(
         _guarded(
             opts,
-            lambda: command.run(file, host=opts.host, output=opts.output, exit_code=exit_code),
+            lambda: command.run(
+                file,
+                host=opts.host,
+                output=opts.output,
+                exit_code=exit_code,
+                prune=prune,
+                check_updates=check_updates,
+            ),
         )
     )
+
+
+@cli.command()
+@_manifest_arg
+@_check_updates
+@click.pass_obj
+def drift(opts: GlobalOptions, file: str, check_updates: bool) -> None:
+    """Report how the server differs from FILE; exit 3 on drift (the CI check)."""
+    from .commands import drift as command
+
+    sys.exit(
+        _guarded(
+            opts,
+            lambda: command.run(
+                file, host=opts.host, output=opts.output, check_updates=check_updates
+            ),
+        )
+    )
+
+
+@cli.command()
+@_manifest_arg
+@click.pass_obj
+def warm(opts: GlobalOptions, file: str) -> None:
+    """Load the manifest's `warm: true` models into memory and report their expiry."""
+    from .commands import warm as command
+
+    sys.exit(_guarded(opts, lambda: command.run(file, host=opts.host, output=opts.output)))
 
 
 def main() -> None:

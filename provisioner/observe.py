@@ -1,11 +1,27 @@
-"""Read a server's state: its version and its models (GET /api/version, GET /api/tags)."""
+"""Read a server's state: version, models, and only the details a comparison needs.
+
+One GET /api/version and one GET /api/tags always; POST /api/show only for
+present models whose comparison needs it (custom models, warm-up capability),
+GET /api/ps only when something is to be warm, and the registry only for pins
+that do not match outright and for update checks. Shows and registry reads run
+concurrently, bounded.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TypeVar
 
-from .client import Client
+from .client import Client, RunningModel, ShowResult
+from .errors import ServerError
+from .manifest import Manifest, ModelSpec
 from .names import InvalidName, ModelName, parse_name
+from .registry import RemoteManifest, fetch_manifest
+
+Key = tuple[str, str, str, str]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -22,6 +38,9 @@ class ServerModel:
 class ServerState:
     version: str
     models: tuple[ServerModel, ...]
+    shows: Mapping[Key, ShowResult] = field(default_factory=dict)
+    running: tuple[RunningModel, ...] | None = None  # None: /api/ps was not asked
+    remote: Mapping[Key, RemoteManifest | ServerError] = field(default_factory=dict)
 
     def find(self, name: ModelName) -> ServerModel | None:
         """The model with exactly this name (case-insensitive, never by prefix)."""
@@ -30,9 +49,48 @@ class ServerState:
                 return model
         return None
 
+    def is_loaded(self, name: ModelName) -> bool:
+        return any(_key_of(r.name) == name.key for r in self.running or ())
 
-def observe_server(client: Client) -> ServerState:
-    version = client.version()
+
+def _key_of(text: str) -> Key | None:
+    try:
+        return parse_name(text).key
+    except InvalidName:
+        return None
+
+
+def pin_matches(spec: ModelSpec, model: ServerModel | None) -> bool:
+    return model is not None and spec.digest is not None and model.digest == spec.digest[7:]
+
+
+def needs_show(spec: ModelSpec, model: ServerModel | None) -> bool:
+    return model is not None and (spec.kind == "custom" or spec.warm)
+
+
+def needs_remote(spec: ModelSpec, model: ServerModel | None, check_updates: bool) -> bool:
+    if spec.kind != "registry":
+        return False
+    if spec.digest is not None:
+        return not pin_matches(spec, model)
+    return model is not None and (spec.pull == "always" or check_updates)
+
+
+def _concurrently(jobs: Mapping[Key, Callable[[], T]], parallel: int) -> dict[Key, T | ServerError]:
+    def guarded(job: Callable[[], T]) -> T | ServerError:
+        try:
+            return job()
+        except ServerError as e:
+            return e
+
+    if not jobs:
+        return {}
+    with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
+        futures = {key: pool.submit(guarded, job) for key, job in jobs.items()}
+        return {key: future.result() for key, future in futures.items()}
+
+
+def list_models(client: Client) -> tuple[ServerModel, ...]:
     models = []
     for entry in client.tags():
         try:
@@ -40,4 +98,44 @@ def observe_server(client: Client) -> ServerState:
         except InvalidName:
             continue  # cannot be declared, so cannot be compared; never pruned either
         models.append(ServerModel(name, entry.digest, entry.size, entry.modified_at))
-    return ServerState(version=version, models=tuple(models))
+    return tuple(models)
+
+
+def observe_server(
+    client: Client,
+    manifest: Manifest | None = None,
+    *,
+    check_updates: bool = False,
+    parallel: int = 4,
+) -> ServerState:
+    version = client.version()
+    models = list_models(client)
+    state = ServerState(version=version, models=models)
+    if manifest is None:
+        return state
+    present = [(spec, state.find(spec.name)) for spec in manifest.models if spec.kind != "absent"]
+
+    def show_job(name: str) -> Callable[[], ShowResult]:
+        return lambda: client.show(name)
+
+    def remote_job(spec: ModelSpec) -> Callable[[], RemoteManifest]:
+        return lambda: fetch_manifest(spec.name, insecure=spec.insecure)
+
+    show_jobs = {
+        spec.name.key: show_job(spec.name.display)
+        for spec, model in present
+        if needs_show(spec, model)
+    }
+    remote_jobs = {
+        spec.name.key: remote_job(spec)
+        for spec, model in present
+        if needs_remote(spec, model, check_updates)
+    }
+    shows: dict[Key, ShowResult] = {}
+    for key, result in _concurrently(show_jobs, parallel).items():
+        if isinstance(result, ServerError):
+            raise result  # without it the comparison would guess
+        shows[key] = result
+    remote = _concurrently(remote_jobs, parallel)
+    running = tuple(client.ps()) if any(spec.warm for spec, _ in present) else None
+    return ServerState(version, models, shows, running, remote)

@@ -1,4 +1,4 @@
-"""Render plans and results as text for people or JSON for machines."""
+"""Render plans, results and drift as text for people or JSON for machines."""
 
 from __future__ import annotations
 
@@ -6,22 +6,29 @@ from collections import Counter
 from typing import Any
 
 from .apply import Result
-from .plan import Plan
+from .plan import Drift, Plan
 
 _SIGN = {"pull": "+", "create": "+", "copy": "~", "warm": "~", "delete": "-"}
 
 
-def plan_text(plan: Plan, host: str, version: str) -> list[str]:
-    lines = [f"server {host} (ollama {version})"]
-    if not plan.actions:
+def plan_text(plan: Plan, host: str) -> list[str]:
+    lines = [f"server {host} (ollama {plan.server_version})"]
+    if not plan.actions and not plan.failures:
         lines.append(f"in sync: {len(plan.in_sync)} model(s) declared and present, nothing to do")
+    for failure in plan.failures:
+        lines.append(f"  ! fail   {failure.model.display}  ({failure.message})")
     for action in plan.actions:
-        drift = action.drift
-        lines.append(
-            f"  {_SIGN[action.kind]} {action.kind:<6} {action.model.display}  ({drift.kind})"
-        )
+        target = action.model.display
+        if action.kind == "copy" and action.source is not None:
+            target = f"{target} <- {action.source.display}"
+        lines.append(f"  {_SIGN[action.kind]} {action.kind:<6} {target}  ({action.reason})")
     for extra in plan.extras:
         lines.append(f"  ? extra  {extra.model.display}  (on the server, not declared; left alone)")
+    if plan.actions:
+        counts = Counter(_SIGN[a.kind] for a in plan.actions)
+        lines.append(
+            f"plan: {counts['+']} to add, {counts['~']} to change, {counts['-']} to delete"
+        )
     return lines
 
 
@@ -36,28 +43,38 @@ def summary_text(results: list[Result]) -> str:
 
 
 def result_line(result: Result) -> str:
-    name = result.action.model.display
+    name = result.model.display
     if result.outcome == "done":
-        return f"  ok     {result.action.kind} {name} ({result.seconds:.1f}s)"
+        extra = f"; {result.detail}" if result.detail else ""
+        return f"  ok     {result.kind} {name} ({result.seconds:.1f}s{extra})"
     if result.outcome == "skipped":
-        return f"  skip   {result.action.kind} {name}: {result.error}"
-    return f"  FAILED {result.action.kind} {name}: {result.error}"
+        return f"  skip   {result.kind} {name}: {result.error}"
+    return f"  FAILED {result.kind} {name}: {result.error}"
+
+
+def drift_json(drift: Drift) -> dict[str, Any]:
+    return {
+        "kind": drift.kind,
+        "model": drift.model.display,
+        "expected": drift.expected,
+        "actual": drift.actual,
+        "detail": drift.detail,
+    }
 
 
 def plan_json(plan: Plan) -> dict[str, Any]:
     return {
+        "server_version": plan.server_version,
         "actions": [
             {
                 "action": a.kind,
                 "model": a.model.display,
-                "drift": {
-                    "kind": a.drift.kind,
-                    "expected": a.drift.expected,
-                    "actual": a.drift.actual,
-                },
+                "source": a.source.display if a.source else None,
+                "drift": drift_json(a.drift),
             }
             for a in plan.actions
         ],
+        "failures": [{"model": f.model.display, "message": f.message} for f in plan.failures],
         "in_sync": [n.display for n in plan.in_sync],
         "extra": [d.model.display for d in plan.extras],
     }
@@ -66,11 +83,12 @@ def plan_json(plan: Plan) -> dict[str, Any]:
 def results_json(results: list[Result]) -> list[dict[str, Any]]:
     return [
         {
-            "action": r.action.kind,
-            "model": r.action.model.display,
+            "action": r.kind,
+            "model": r.model.display,
             "outcome": r.outcome,
             "seconds": round(r.seconds, 3),
             "error": r.error,
+            "detail": r.detail,
         }
         for r in results
     ]

@@ -1,4 +1,4 @@
-"""`apply FILE`: observe, plan, print the plan, apply it, report; exit 0/1."""
+"""`apply FILE`: observe, plan, print the plan, apply it, report; exit 0/1 (2 if refused)."""
 
 from __future__ import annotations
 
@@ -8,45 +8,62 @@ import sys
 import click
 
 from .. import exit_codes
-from ..apply import apply_plan
-from ..client import Client
-from ..hosts import resolve_host
-from ..manifest import load_manifest
-from ..observe import observe_server
-from ..plan import make_plan
+from ..apply import ApplyOptions, apply_plan
 from ..progress import PlainProgress
 from ..report import plan_json, plan_text, result_line, results_json, summary_text
+from .common import observe_and_plan, open_session
 
 
-def run(file: str, *, host: str | None, output: str, quiet: bool, parallel: int) -> int:
-    manifest = load_manifest(file)
-    target = resolve_host(host, manifest.server.host)
+def _deletions_allowed(names: list[str], yes: bool) -> bool:
+    if yes or not names:
+        return True
+    if sys.stdin.isatty():
+        return click.confirm(f"delete {len(names)} model(s): {', '.join(names)}?", default=False)
+    click.echo(
+        f"error: apply would delete {len(names)} model(s) ({', '.join(names)}); "
+        "rerun with --yes to allow deletions (stdin is not a terminal)",
+        err=True,
+    )
+    return False
+
+
+def run(
+    file: str,
+    *,
+    host: str | None,
+    output: str,
+    quiet: bool,
+    parallel: int = 2,
+    dry_run: bool = False,
+    prune: bool | None = None,
+    yes: bool = False,
+    check_updates: bool = False,
+    stall_timeout: float = 120.0,
+) -> int:
     text = output == "text"
-    if target.note and text:
-        click.echo(f"note: {target.note}", err=True)
-    timeout = manifest.server.timeout or 30.0
-    with Client(target.url, headers=manifest.server.headers, timeout=timeout) as client:
-        state = observe_server(client)
-        plan = make_plan(manifest, state)
-        if text and not (quiet and not plan.actions):
-            for line in plan_text(plan, target.url, state.version):
+    session = open_session(file, host, text=text, stall_timeout=stall_timeout)
+    with session.client:
+        _, plan = observe_and_plan(session, check_updates=check_updates, prune=prune)
+        if text and not (quiet and not plan.changes):
+            for line in plan_text(plan, session.target.url):
                 click.echo(line)
-        if not plan.actions:
-            if output == "json":
-                click.echo(json.dumps({"in_sync": True, "plan": plan_json(plan), "results": []}))
+        if dry_run or not plan.changes:
+            if not text:
+                click.echo(json.dumps({"in_sync": not plan.changes, "plan": plan_json(plan)}))
             return exit_codes.OK
-        progress = PlainProgress(sys.stderr) if text and not quiet else None
-        on_result = (lambda r: click.echo(result_line(r))) if text else None
-        results = apply_plan(
-            plan, client, parallel=parallel, on_progress=progress, on_result=on_result
+        doomed = [a.model.display for a in plan.actions if a.kind == "delete"]
+        if not _deletions_allowed(doomed, yes):
+            return exit_codes.USAGE
+        options = ApplyOptions(
+            parallel=parallel,
+            on_progress=PlainProgress(sys.stderr) if text and not quiet else None,
+            on_result=(lambda r: click.echo(result_line(r))) if text else None,
         )
+        results = apply_plan(plan, session.client, options)
     failed = any(r.outcome != "done" for r in results)
-    if output == "json":
-        click.echo(
-            json.dumps(
-                {"in_sync": not failed, "plan": plan_json(plan), "results": results_json(results)}
-            )
-        )
-    else:
+    if text:
         click.echo(summary_text(results))
+    else:
+        body = {"in_sync": not failed, "plan": plan_json(plan), "results": results_json(results)}
+        click.echo(json.dumps(body))
     return exit_codes.FAILED if failed else exit_codes.OK

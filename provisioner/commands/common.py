@@ -1,0 +1,44 @@
+"""What the server-facing commands share: load, connect, observe, plan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import click
+
+from ..client import Client, RetryPolicy
+from ..hosts import ResolvedHost, resolve_host
+from ..manifest import Manifest, load_manifest
+from ..observe import ServerState, observe_server
+from ..plan import Plan, make_plan
+
+
+@dataclass(frozen=True)
+class Session:
+    manifest: Manifest
+    target: ResolvedHost
+    client: Client
+
+
+def open_session(
+    file: str, host: str | None, *, text: bool, stall_timeout: float = 120.0
+) -> Session:
+    manifest = load_manifest(file)
+    target = resolve_host(host, manifest.server.host)
+    if target.note and text:
+        click.echo(f"note: {target.note}", err=True)
+    client = Client(
+        target.url,
+        headers=manifest.server.headers,
+        timeout=manifest.server.timeout or 30.0,
+        retry=RetryPolicy(),
+        stall_timeout=stall_timeout,
+    )
+    return Session(manifest, target, client)
+
+
+def observe_and_plan(
+    session: Session, *, check_updates: bool = False, prune: bool | None = None
+) -> tuple[ServerState, Plan]:
+    state = observe_server(session.client, session.manifest, check_updates=check_updates)
+    return state, make_plan(session.manifest, state, prune=prune)

@@ -1,0 +1,41 @@
+"""`drift FILE`: the CI check. Exit 3 when the server differs from the manifest."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from .. import exit_codes
+from ..report import drift_json
+from .common import observe_and_plan, open_session
+
+
+def run(file: str, *, host: str | None, output: str, check_updates: bool = False) -> int:
+    session = open_session(file, host, text=output == "text")
+    with session.client:
+        _, plan = observe_and_plan(session, check_updates=check_updates)
+    drifts = plan.drifts
+    unreadable = [f for f in plan.failures if f.drift is None]
+    if output == "json":
+        body = {
+            "server": session.target.url,
+            "server_version": plan.server_version,
+            "drift": [drift_json(d) for d in drifts],
+            "errors": [{"model": f.model.display, "message": f.message} for f in unreadable],
+        }
+        click.echo(json.dumps(body))
+    else:
+        for d in drifts:
+            detail = f" ({d.detail})" if d.detail else ""
+            click.echo(
+                f"{d.kind:<18} {d.model.display}: expected {d.expected}, actual {d.actual}{detail}"
+            )
+        for f in unreadable:
+            click.echo(f"error: {f.model.display}: {f.message}", err=True)
+        real = [d for d in drifts if d.kind != "extra"]
+        if not real and not unreadable:
+            click.echo(f"no drift: {len(plan.in_sync)} model(s) in sync")
+    if unreadable:
+        return exit_codes.FAILED
+    return exit_codes.DRIFT if any(d.kind != "extra" for d in drifts) else exit_codes.OK
