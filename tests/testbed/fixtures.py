@@ -40,6 +40,12 @@ class FilledRegistry:
         return push_model(self.seed_server, self.host, SeedModel(repository, tag, kind, seed))
 
 
+@pytest.fixture(scope="session")
+def large_model(registry: FilledRegistry) -> str:
+    """A 200 MB model in the registry (pushed once per session, only when asked for)."""
+    return registry.push("library/big", "latest", kind="large", seed=0)
+
+
 def _attach(request: pytest.FixtureRequest, server: OllamaServer) -> None:
     servers = getattr(request.node, "_ollama_servers", [])
     servers.append(server)

@@ -42,6 +42,11 @@ def _require(tool: str) -> str:
     return path
 
 
+# Blob downloads are throttled per connection so a pull of a large model takes
+# long enough to interrupt; tiny models still download in milliseconds.
+BLOB_RATE = "20m"
+
+
 def _nginx_conf(workdir: Path, storage: Path, port: int) -> Path:
     tmp = workdir / "nginx-tmp"
     tmp.mkdir(parents=True, exist_ok=True)
@@ -67,7 +72,7 @@ def _nginx_conf(workdir: Path, storage: Path, port: int) -> Path:
                 server {{
                     listen 127.0.0.1:{port};
                     root {storage};
-                    location / {{ }}
+                    location / {{ limit_rate {BLOB_RATE}; }}
                 }}
             }}
             """

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .ollama_server import OllamaServer
-from .tiny_models import write_completion_model, write_embedding_model
+from .tiny_models import write_completion_model, write_embedding_model, write_large_model
 
 
 @dataclass(frozen=True)
@@ -32,13 +32,20 @@ CATALOG = (
 )
 
 
+LARGE_BYTES = 200_000_000  # big enough that a throttled pull can be interrupted
+
+
 def gguf_for(kind: str, seed: int, folder: Path) -> Path:
     """Write (deterministically) the GGUF for a kind and seed; return its path."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{kind}-{seed}.gguf"
     if not path.exists():
-        writer = write_embedding_model if kind == "embedding" else write_completion_model
-        writer(path, seed=seed)
+        if kind == "large":
+            write_large_model(path, LARGE_BYTES, seed=seed)
+        elif kind == "embedding":
+            write_embedding_model(path, seed=seed)
+        else:
+            write_completion_model(path, seed=seed)
     return path
 
 

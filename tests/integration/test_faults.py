@@ -1,0 +1,98 @@
+"""Transient faults are retried, stalls are cut short, refusals are not retried, Ctrl-C is clean.
+
+Faults come from a proxy in front of a real Ollama server (tests/testbed/faultproxy.py).
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.integration.cli_runner import run_cli
+from tests.testbed.faultproxy import FaultProxy
+from tests.testbed.fixtures import FilledRegistry
+from tests.testbed.ollama_server import OllamaServer
+
+
+@pytest.fixture
+def proxy(ollama: OllamaServer) -> Iterator[FaultProxy]:
+    p = FaultProxy(ollama.url).start()
+    yield p
+    p.stop()
+
+
+def _manifest(tmp_path: Path, name: str) -> Path:
+    path = tmp_path / "models.yaml"
+    path.write_text(f"version: 1\nmodels:\n  - name: {name}\n    insecure: true\n")
+    return path
+
+
+def test_5xx_and_resets_are_retried(
+    proxy: FaultProxy, registry: FilledRegistry, tmp_path: Path
+) -> None:
+    proxy.fail("/api/tags", 500, 503)
+    proxy.reset("/api/version")
+    proxy.fail("/api/pull", 502)
+    result = run_cli(
+        "--host", proxy.url, "apply", str(_manifest(tmp_path, registry.name("library/tiny")))
+    )
+    assert result.code == 0, result.out + result.err
+    assert proxy.faults.seen["/api/tags"] == 3
+    assert proxy.faults.seen["/api/version"] == 2
+    assert proxy.faults.seen["/api/pull"] == 2
+
+
+def test_a_refusal_is_not_retried(
+    proxy: FaultProxy, registry: FilledRegistry, tmp_path: Path
+) -> None:
+    proxy.fail("/api/pull", 400)
+    name = registry.name("library/tiny")
+    result = run_cli("--host", proxy.url, "apply", str(_manifest(tmp_path, name)))
+    assert result.code == 1
+    assert f"FAILED pull {name}: injected 400" in result.out
+    assert proxy.faults.seen["/api/pull"] == 1
+
+
+def test_a_stalled_pull_is_aborted_and_retried(
+    proxy: FaultProxy, registry: FilledRegistry, tmp_path: Path
+) -> None:
+    proxy.stall("/api/pull", after_lines=1)
+    name = registry.name("library/tiny")
+    started = time.monotonic()
+    result = run_cli(
+        "--host", proxy.url, "apply", "--stall-timeout", "1", str(_manifest(tmp_path, name))
+    )
+    assert result.code == 0, result.out + result.err
+    assert proxy.faults.seen["/api/pull"] == 2
+    assert time.monotonic() - started < 30
+
+
+def test_ctrl_c_exits_130_and_a_rerun_converges(
+    ollama: OllamaServer, registry: FilledRegistry, large_model: str, tmp_path: Path
+) -> None:
+    manifest = _manifest(tmp_path, large_model)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "provisioner", "--host", ollama.url, "apply", str(manifest)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while not list((ollama.models_dir / "blobs").glob("*-partial*")):
+        assert time.monotonic() < deadline, "the pull never started"
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, out + err
+    assert "interrupted" in err and "Traceback" not in err
+    assert large_model not in httpx.get(ollama.url + "/api/tags").text
+    rerun = run_cli("--host", ollama.url, "apply", str(manifest))
+    assert rerun.code == 0, rerun.out + rerun.err
+    assert large_model in httpx.get(ollama.url + "/api/tags").text

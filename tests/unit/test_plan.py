@@ -1,0 +1,266 @@
+"""The pure plan: every drift kind, the action order, and what is never deleted."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from provisioner.client import RunningModel, ShowResult
+from provisioner.create_spec import CreateSpec
+from provisioner.errors import NotFound, Position
+from provisioner.manifest import Manifest, ModelSpec, PruneSettings, ServerSettings
+from provisioner.names import parse_name
+from provisioner.observe import ServerModel, ServerState
+from provisioner.plan import keep_matches, make_plan, make_warm_plan
+from provisioner.registry import RemoteManifest
+
+HERE = Position("m.yaml", 1, 1)
+A, B = "a" * 64, "b" * 64
+
+
+def spec(name: str, kind: str = "registry", **kw: Any) -> ModelSpec:
+    return ModelSpec(name=parse_name(name), kind=kind, position=HERE, **kw)  # type: ignore[arg-type]
+
+
+def manifest(*models: ModelSpec, prune: bool = False, keep: tuple[str, ...] = ()) -> Manifest:
+    return Manifest(Path("m.yaml"), 1, ServerSettings(), models, PruneSettings(prune, keep))
+
+
+def server(*models: tuple[str, str], **kw: Any) -> ServerState:
+    found = tuple(ServerModel(parse_name(n), d, 1, "") for n, d in models)
+    return ServerState("0.11.4", found, **kw)
+
+
+def show(**kw: Any) -> ShowResult:
+    base = dict(
+        system="",
+        template="",
+        parameters="",
+        license="",
+        modelfile="",
+        capabilities=("completion",),
+        details={},
+        messages=(),
+        raw={},
+    )
+    base.update(kw)
+    return ShowResult(**base)
+
+
+def kinds(plan: Any) -> list[tuple[str, str, str]]:
+    return [(a.kind, a.model.display, a.drift.kind) for a in plan.actions]
+
+
+def test_missing_model_is_pulled_and_present_one_is_left_alone() -> None:
+    plan = make_plan(manifest(spec("tiny"), spec("other")), server(("other:latest", A)))
+    assert kinds(plan) == [("pull", "tiny:latest", "missing")]
+    assert [n.display for n in plan.in_sync] == ["other:latest"]
+
+
+def test_another_tag_does_not_count_as_present() -> None:
+    plan = make_plan(manifest(spec("tiny")), server(("tiny:v2", A)))
+    assert kinds(plan) == [("pull", "tiny:latest", "missing")]
+    assert [d.model.display for d in plan.extras] == ["tiny:v2"]
+
+
+def test_spellings_compare_equal() -> None:
+    state = server(("tiny:latest", A))
+    for name in ("TINY", "registry.ollama.ai/library/tiny:latest", "Tiny:Latest"):
+        assert make_plan(manifest(spec(name)), state).actions == ()
+
+
+def test_absent_model_is_deleted_only_when_present() -> None:
+    m = manifest(spec("old", kind="absent"))
+    assert kinds(make_plan(m, server(("old:latest", A)))) == [("delete", "old:latest", "unwanted")]
+    assert make_plan(m, server()).actions == ()
+
+
+def test_undeclared_models_are_extra_unless_pruning() -> None:
+    state = server(("keepme-embed:latest", A), ("junk:latest", B), ("tiny:latest", A))
+    off = make_plan(manifest(spec("tiny")), state)
+    assert off.actions == () and len(off.extras) == 2
+    on = make_plan(manifest(spec("tiny"), prune=True, keep=("*-embed*",)), state)
+    assert kinds(on) == [("delete", "junk:latest", "unwanted")]
+    assert [d.model.display for d in on.extras] == ["keepme-embed:latest"]
+
+
+def test_prune_never_deletes_aliases_or_bases_in_use() -> None:
+    custom = spec("bot", kind="custom", create=CreateSpec(from_="base-model"))
+    source = spec("tiny", aliases=(parse_name("fast"),))
+    state = server(
+        ("tiny:latest", A),
+        ("fast:latest", A),
+        ("base-model:latest", B),
+        ("bot:latest", B),
+        ("junk:latest", B),
+    )
+    plan = make_plan(manifest(source, custom, prune=True), state, prune=True)
+    assert [a.model.display for a in plan.actions if a.kind == "delete"] == ["junk:latest"]
+
+
+def test_keep_patterns_match_with_or_without_tag_ignoring_case() -> None:
+    assert keep_matches(parse_name("nomic-embed-text:v1.5"), ("*-EMBED*",))
+    assert keep_matches(parse_name("llama3.2:1b"), ("llama3.2",))
+    assert not keep_matches(parse_name("llama3.2:1b"), ("llama3",))
+
+
+def test_missing_base_is_pulled_before_the_create() -> None:
+    custom = spec("bot", kind="custom", create=CreateSpec(from_="tiny"), insecure=True)
+    plan = make_plan(manifest(custom), server())
+    assert kinds(plan) == [("pull", "tiny:latest", "missing"), ("create", "bot:latest", "missing")]
+    assert plan.actions[0].drift.detail == "base of bot:latest"
+    assert plan.actions[0].insecure is True
+    assert [d.display for d in plan.actions[1].depends_on] == ["tiny:latest"]
+
+
+def test_creates_come_in_dependency_order() -> None:
+    top = spec("top", kind="custom", create=CreateSpec(from_="mid"))
+    mid = spec("mid", kind="custom", create=CreateSpec(from_="tiny"))
+    plan = make_plan(manifest(top, mid, spec("tiny")), server(("tiny:latest", A)))
+    assert [a.model.display for a in plan.actions] == ["mid:latest", "top:latest"]
+
+
+def test_definition_changed_when_system_prompt_differs() -> None:
+    custom = spec("bot", kind="custom", create=CreateSpec(from_="tiny", system="Be terse."))
+    state = server(("tiny:latest", A), ("bot:latest", B))
+    same = make_plan(
+        manifest(custom),
+        server(
+            ("tiny:latest", A), ("bot:latest", B), shows={custom.name.key: show(system="Be terse.")}
+        ),
+    )
+    assert same.actions == ()
+    changed = make_plan(
+        manifest(custom),
+        ServerState(state.version, state.models, shows={custom.name.key: show(system="Old")}),
+    )
+    assert kinds(changed) == [("create", "bot:latest", "definition-changed")]
+    assert "system prompt differs" in (changed.actions[0].drift.detail or "")
+
+
+def test_definition_compares_typed_parameters() -> None:
+    params = {"temperature": 0.3, "stop": ["<|a|>", "b"], "num_ctx": 256}
+    custom = spec("bot", kind="custom", create=CreateSpec(from_="tiny", parameters=params))
+    text = (
+        "num_ctx                        256\n"
+        'stop                           "b"\n'
+        'stop                           "<|a|>"\n'
+        "temperature                    0.3\n"
+    )
+    state = server(
+        ("tiny:latest", A), ("bot:latest", B), shows={custom.name.key: show(parameters=text)}
+    )
+    assert make_plan(manifest(custom), state).actions == ()
+    text2 = text.replace("0.3", "0.5")
+    state2 = server(
+        ("tiny:latest", A), ("bot:latest", B), shows={custom.name.key: show(parameters=text2)}
+    )
+    assert "parameter temperature" in (
+        make_plan(manifest(custom), state2).actions[0].drift.detail or ""
+    )
+
+
+def test_alias_missing_and_stale_are_copied_after_the_source() -> None:
+    source = spec("tiny", aliases=(parse_name("fast"), parse_name("quick")))
+    state = server(("tiny:latest", A), ("quick:latest", B))
+    plan = make_plan(manifest(source), state)
+    assert kinds(plan) == [
+        ("copy", "fast:latest", "missing"),
+        ("copy", "quick:latest", "alias-stale"),
+    ]
+    assert plan.actions[0].source is not None and plan.actions[0].source.display == "tiny:latest"
+    in_sync = make_plan(
+        manifest(source), server(("tiny:latest", A), ("fast:latest", A), ("quick:latest", A))
+    )
+    assert in_sync.actions == ()
+
+
+def test_aliases_are_recopied_when_their_source_is_pulled() -> None:
+    source = spec("tiny", aliases=(parse_name("fast"),))
+    plan = make_plan(manifest(source), server(("fast:latest", A)))
+    assert kinds(plan) == [
+        ("pull", "tiny:latest", "missing"),
+        ("copy", "fast:latest", "alias-stale"),
+    ]
+
+
+def _remote(name: str, digest: str, reserialized: str | None = None) -> RemoteManifest:
+    return RemoteManifest(
+        parse_name(name), "sha256:" + digest, "sha256:" + (reserialized or digest), ()
+    )
+
+
+def test_pin_matching_the_server_needs_no_registry() -> None:
+    pinned = spec("tiny", digest="sha256:" + A)
+    assert make_plan(manifest(pinned), server(("tiny:latest", A))).actions == ()
+
+
+def test_pin_matching_in_reserialized_form_is_in_sync() -> None:
+    pinned = spec("tiny", digest="sha256:" + B)
+    state = server(("tiny:latest", A), remote={pinned.name.key: _remote("tiny", B, A)})
+    plan = make_plan(manifest(pinned), state)
+    assert plan.actions == () and plan.failures == ()
+
+
+def test_pin_mismatch_pulls_when_the_registry_serves_the_pin() -> None:
+    pin = "c" * 64
+    pinned = spec("tiny", digest="sha256:" + pin)
+    state = server(("tiny:latest", A), remote={pinned.name.key: _remote("tiny", pin)})
+    plan = make_plan(manifest(pinned), state)
+    assert kinds(plan) == [("pull", "tiny:latest", "digest-mismatch")]
+    assert plan.actions[0].accept_digests == (pin, pin)
+
+
+def test_pin_the_registry_no_longer_serves_fails_that_model() -> None:
+    pinned = spec("tiny", digest="sha256:" + "c" * 64)
+    state = server(("tiny:latest", A), remote={pinned.name.key: _remote("tiny", B)})
+    plan = make_plan(manifest(pinned), state)
+    assert plan.actions == ()
+    assert plan.failures[0].drift is not None and plan.failures[0].drift.kind == "digest-mismatch"
+    assert "update the pin" in plan.failures[0].message
+
+
+def test_outdated_when_registry_moved_and_updates_are_checked() -> None:
+    always = spec("tiny", pull="always")
+    state = server(("tiny:latest", A), remote={always.name.key: _remote("tiny", B)})
+    assert kinds(make_plan(manifest(always), state)) == [("pull", "tiny:latest", "outdated")]
+    same = server(("tiny:latest", A), remote={always.name.key: _remote("tiny", A)})
+    assert make_plan(manifest(always), same).actions == ()
+
+
+def test_unreadable_registry_is_a_failure_of_that_model_only() -> None:
+    always = spec("tiny", pull="always")
+    err = NotFound("registry has no library/tiny:latest", model="tiny:latest")
+    plan = make_plan(
+        manifest(always, spec("x")), server(("tiny:latest", A), remote={always.name.key: err})
+    )
+    assert [f.model.display for f in plan.failures] == ["tiny:latest"]
+    assert kinds(plan) == [("pull", "x:latest", "missing")]
+
+
+def test_warm_only_when_not_loaded_and_after_changes() -> None:
+    warm = spec("tiny", warm=True, keep_alive="7m")
+    loaded = (RunningModel("tiny:latest", A, 1, 0, "2030-01-01T00:00:00Z"),)
+    assert make_plan(manifest(warm), server(("tiny:latest", A), running=loaded)).actions == ()
+    cold = make_plan(manifest(warm), server(("tiny:latest", A), running=()))
+    assert [(a.kind, a.keep_alive) for a in cold.actions] == [("warm", "7m")]
+    fresh = make_plan(manifest(warm), server(running=()))
+    assert [a.kind for a in fresh.actions] == ["pull", "warm"]
+
+
+def test_order_is_pull_create_copy_warm_delete() -> None:
+    models = (
+        spec("old", kind="absent"),
+        spec("bot", kind="custom", create=CreateSpec(from_="tiny"), warm=True),
+        spec("tiny", aliases=(parse_name("fast"),)),
+    )
+    plan = make_plan(manifest(*models), server(("old:latest", A), running=()))
+    assert [a.kind for a in plan.actions] == ["pull", "create", "copy", "warm", "delete"]
+
+
+def test_warm_plan_reports_models_that_are_not_there() -> None:
+    plan = make_warm_plan(
+        manifest(spec("tiny", warm=True), spec("x", warm=True)), server(("x:latest", A))
+    )
+    assert [a.model.display for a in plan.actions] == ["x:latest"]
+    assert [f.model.display for f in plan.failures] == ["tiny:latest"]
