@@ -15,12 +15,12 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from .blobs import HashCache, ensure_blobs
 from .client import Client, Progress, ProgressCallback
-from .create_spec import CreateSpec
 from .errors import ProvisionError, ServerError, VersionTooOld
+from .modelfile import create_request
 from .names import ModelName
 from .observe import Key
 from .plan import Action, Plan
@@ -60,30 +60,6 @@ def version_tuple(version: str) -> tuple[int, ...] | None:
     except ValueError:
         return None
     return None if not any(parts) else parts
-
-
-def _create_body(
-    name: str, spec: CreateSpec, files: dict[str, str], adapters: dict[str, str]
-) -> dict[str, Any]:
-    body: dict[str, Any] = {"model": name}
-    if files:
-        body["files"] = files
-    else:
-        body["from"] = spec.from_
-    if adapters:
-        body["adapters"] = adapters
-    for key, value in (("system", spec.system), ("template", spec.template)):
-        if value is not None:
-            body[key] = value
-    if spec.parameters:
-        body["parameters"] = dict(spec.parameters)
-    if spec.messages:
-        body["messages"] = [{"role": r, "content": c} for r, c in spec.messages]
-    if spec.license:
-        body["license"] = list(spec.license)
-    if spec.quantize:
-        body["quantize"] = spec.quantize
-    return body
 
 
 class _Runner:
@@ -182,7 +158,7 @@ class _Runner:
         adapters: dict[str, str] = {}
         for adapter in spec.adapters:
             adapters.update(ensure_blobs(self.client, Path(adapter), self.cache, self.progress))
-        body = _create_body(name, spec, files, adapters)
+        body = create_request(spec, name, files=files or None, adapters=adapters or None)
         try:
             self.client.create(body, on_progress=self.progress)
         except ServerError:
