@@ -1,13 +1,36 @@
-"""Progress for people: plain, throttled lines (readable in CI logs)."""
+"""Progress for people: live bars on a terminal, plain throttled lines elsewhere.
+
+Both views take the client's Progress events (one per stream line) and fold
+the per-layer numbers into one figure per model plus a total.
+"""
 
 from __future__ import annotations
 
 import sys
 import threading
 import time
-from typing import TextIO
+from typing import Protocol, TextIO
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+from rich.progress import Progress as Bars
 
 from .client import Progress
+
+
+class ProgressView(Protocol):
+    def __call__(self, event: Progress) -> None: ...
+
+    def log(self, line: str) -> None: ...
+
+    def close(self) -> None: ...
 
 
 def _size(n: float) -> str:
@@ -18,24 +41,114 @@ def _size(n: float) -> str:
     return f"{n:.1f} GB"
 
 
+class _Totals:
+    """Bytes done and to do per model, summed over its layers (or files)."""
+
+    def __init__(self) -> None:
+        self.layers: dict[str, dict[str, tuple[int, int]]] = {}
+
+    def update(self, event: Progress) -> tuple[int, int]:
+        layers = self.layers.setdefault(event.model, {})
+        if event.total:
+            key = event.digest or event.status
+            layers[key] = (event.completed or 0, event.total)
+        done = sum(c for c, _ in layers.values())
+        total = sum(t for _, t in layers.values())
+        return done, total
+
+    def overall(self) -> tuple[int, int]:
+        pairs = [p for layers in self.layers.values() for p in layers.values()]
+        return sum(c for c, _ in pairs), sum(t for _, t in pairs)
+
+
 class PlainProgress:
-    """Prints a line when a model's status changes, and at most every `interval` seconds."""
+    """A line when a model's status changes, and at most every `interval` seconds."""
 
     def __init__(self, stream: TextIO = sys.stderr, interval: float = 2.0) -> None:
         self._stream = stream
         self._interval = interval
         self._last: dict[str, tuple[str, float]] = {}
+        self._totals = _Totals()
         self._lock = threading.Lock()
 
     def __call__(self, event: Progress) -> None:
         now = time.monotonic()
         with self._lock:
+            done, total = self._totals.update(event)
             status, at = self._last.get(event.model, ("", 0.0))
-            if event.status == status and now - at < self._interval:
+            # Every layer's "pulling <digest>" line is one stage: throttle them together.
+            stage = "transfer" if event.digest else event.status
+            if stage == status and now - at < self._interval:
                 return
-            self._last[event.model] = (event.status, now)
+            self._last[event.model] = (stage, now)
             line = f"  {event.model}: {event.status}"
-            if event.total:
-                done = event.completed or 0
-                line += f" {100 * done / event.total:.0f}% ({_size(done)}/{_size(event.total)})"
+            if total:
+                line += f" {100 * done / total:.0f}% ({_size(done)}/{_size(total)})"
             print(line, file=self._stream, flush=True)
+
+    def log(self, line: str) -> None:
+        print(line, flush=True)
+
+    def close(self) -> None:
+        return
+
+
+class RichProgress:
+    """Live bars: one per model (bytes, rate, ETA) and one for the total."""
+
+    def __init__(self, stream: TextIO = sys.stderr) -> None:
+        self._console = Console(file=stream)
+        self._bars = Bars(
+            TextColumn("{task.description}", justify="left"),
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+            console=self._console,
+            transient=False,
+        )
+        self._tasks: dict[str, TaskID] = {}
+        self._total: TaskID | None = None
+        self._totals = _Totals()
+        self._lock = threading.Lock()
+        self._bars.start()
+
+    def __call__(self, event: Progress) -> None:
+        with self._lock:
+            done, total = self._totals.update(event)
+            if event.model not in self._tasks:
+                self._tasks[event.model] = self._bars.add_task(event.model, total=None)
+                if self._total is None and len(self._tasks) > 0:
+                    self._total = self._bars.add_task("total", total=None)
+            task = self._tasks[event.model]
+            label = f"{event.model} [dim]{event.status.split(' ')[0]}[/dim]"
+            self._bars.update(task, completed=done, total=total or None, description=label)
+            if self._total is not None:
+                all_done, all_total = self._totals.overall()
+                self._bars.update(self._total, completed=all_done, total=all_total or None)
+
+    def log(self, line: str) -> None:
+        self._bars.console.print(line, markup=False, highlight=False)
+
+    def close(self) -> None:
+        self._bars.stop()
+
+
+class Silent:
+    def __call__(self, event: Progress) -> None:
+        return
+
+    def log(self, line: str) -> None:
+        print(line, flush=True)
+
+    def close(self) -> None:
+        return
+
+
+def progress_view(*, quiet: bool, stream: TextIO = sys.stderr) -> ProgressView:
+    """Bars on a terminal, plain lines when piped (CI logs), nothing with --quiet."""
+    if quiet:
+        return Silent()
+    if stream.isatty():
+        return RichProgress(stream)
+    return PlainProgress(stream)

@@ -9,7 +9,7 @@ import click
 
 from .. import exit_codes
 from ..apply import ApplyOptions, apply_plan
-from ..progress import PlainProgress
+from ..progress import progress_view
 from ..report import plan_json, plan_text, result_line, results_json, summary_text
 from .common import observe_and_plan, open_session
 
@@ -54,12 +54,16 @@ def run(
         doomed = [a.model.display for a in plan.actions if a.kind == "delete"]
         if not _deletions_allowed(doomed, yes):
             return exit_codes.USAGE
+        view = progress_view(quiet=quiet or not text)
         options = ApplyOptions(
             parallel=parallel,
-            on_progress=PlainProgress(sys.stderr) if text and not quiet else None,
-            on_result=(lambda r: click.echo(result_line(r))) if text else None,
+            on_progress=view,
+            on_result=(lambda r: view.log(result_line(r))) if text else None,
         )
-        results = apply_plan(plan, session.client, options)
+        try:
+            results = apply_plan(plan, session.client, options)
+        finally:
+            view.close()
     failed = any(r.outcome != "done" for r in results)
     if text:
         click.echo(summary_text(results))
