@@ -183,5 +183,15 @@ def warm(opts: GlobalOptions, file: str) -> None:
     sys.exit(_guarded(opts, lambda: command.run(file, host=opts.host, output=opts.output)))
 
 
+@cli.command()
+@click.argument("file", required=False, type=click.Path(dir_okay=False))
+@click.pass_obj
+def status(opts: GlobalOptions, file: str | None) -> None:
+    """List the server's models: size, digest, loaded or not, and (given FILE) in sync or not."""
+    from .commands import status as command
+
+    sys.exit(_guarded(opts, lambda: command.run(file, host=opts.host, output=opts.output)))
+
+
 def main() -> None:
     cli(prog_name="ollama-provision")

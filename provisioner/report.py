@@ -52,6 +52,14 @@ def result_line(result: Result) -> str:
     return f"  FAILED {result.kind} {name}: {result.error}"
 
 
+FORMAT_VERSION = 1  # of the JSON documents; see schemas/output.schema.json
+
+
+def document(kind: str, server: str, **fields: Any) -> dict[str, Any]:
+    """A JSON output document: kind and format version first, then the fields."""
+    return {"kind": kind, "format_version": FORMAT_VERSION, "server": server, **fields}
+
+
 def drift_json(drift: Drift) -> dict[str, Any]:
     return {
         "kind": drift.kind,

@@ -10,7 +10,7 @@ import click
 from .. import exit_codes
 from ..apply import ApplyOptions, apply_plan
 from ..progress import progress_view
-from ..report import plan_json, plan_text, result_line, results_json, summary_text
+from ..report import document, plan_json, plan_text, result_line, results_json, summary_text
 from .common import observe_and_plan, open_session
 
 
@@ -49,7 +49,15 @@ def run(
                 click.echo(line)
         if dry_run or not plan.changes:
             if not text:
-                click.echo(json.dumps({"in_sync": not plan.changes, "plan": plan_json(plan)}))
+                body = document(
+                    "apply",
+                    session.target.url,
+                    in_sync=not plan.changes,
+                    dry_run=dry_run,
+                    plan=plan_json(plan),
+                    results=[],
+                )
+                click.echo(json.dumps(body))
             return exit_codes.OK
         doomed = [a.model.display for a in plan.actions if a.kind == "delete"]
         if not _deletions_allowed(doomed, yes):
@@ -68,6 +76,13 @@ def run(
     if text:
         click.echo(summary_text(results))
     else:
-        body = {"in_sync": not failed, "plan": plan_json(plan), "results": results_json(results)}
+        body = document(
+            "apply",
+            session.target.url,
+            in_sync=not failed,
+            dry_run=False,
+            plan=plan_json(plan),
+            results=results_json(results),
+        )
         click.echo(json.dumps(body))
     return exit_codes.FAILED if failed else exit_codes.OK

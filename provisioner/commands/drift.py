@@ -7,7 +7,7 @@ import json
 import click
 
 from .. import exit_codes
-from ..report import drift_json
+from ..report import document, drift_json
 from .common import observe_and_plan, open_session
 
 
@@ -18,12 +18,13 @@ def run(file: str, *, host: str | None, output: str, check_updates: bool = False
     drifts = plan.drifts
     unreadable = [f for f in plan.failures if f.drift is None]
     if output == "json":
-        body = {
-            "server": session.target.url,
-            "server_version": plan.server_version,
-            "drift": [drift_json(d) for d in drifts],
-            "errors": [{"model": f.model.display, "message": f.message} for f in unreadable],
-        }
+        body = document(
+            "drift",
+            session.target.url,
+            server_version=plan.server_version,
+            drift=[drift_json(d) for d in drifts],
+            errors=[{"model": f.model.display, "message": f.message} for f in unreadable],
+        )
         click.echo(json.dumps(body))
     else:
         for d in drifts:

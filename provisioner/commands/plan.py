@@ -7,7 +7,7 @@ import json
 import click
 
 from .. import exit_codes
-from ..report import plan_json, plan_text
+from ..report import document, plan_json, plan_text
 from .common import observe_and_plan, open_session
 
 
@@ -24,7 +24,7 @@ def run(
     with session.client:
         _, plan = observe_and_plan(session, check_updates=check_updates, prune=prune)
     if output == "json":
-        click.echo(json.dumps({"server": session.target.url, **plan_json(plan)}))
+        click.echo(json.dumps(document("plan", session.target.url, **plan_json(plan))))
     else:
         for line in plan_text(plan, session.target.url):
             click.echo(line)

@@ -10,7 +10,7 @@ from .. import exit_codes
 from ..apply import ApplyOptions, apply_plan
 from ..observe import observe_server
 from ..plan import make_warm_plan
-from ..report import result_line, results_json
+from ..report import document, result_line, results_json
 from .common import open_session
 
 
@@ -23,7 +23,8 @@ def run(file: str, *, host: str | None, output: str) -> int:
         on_result = (lambda r: click.echo(result_line(r))) if text else None
         results = apply_plan(plan, session.client, ApplyOptions(on_result=on_result))
     if not text:
-        click.echo(json.dumps({"results": results_json(results)}))
+        body = document("warm", session.target.url, results=results_json(results))
+        click.echo(json.dumps(body))
     elif not results:
         click.echo("nothing to warm: no model has warm: true")
     failed = any(r.outcome != "done" for r in results)

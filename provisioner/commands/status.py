@@ -1,0 +1,110 @@
+"""`status [FILE]`: every model on the server, whether it is loaded, and — given a
+manifest — whether it is declared and in sync."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from .. import exit_codes
+from ..client import Client
+from ..hosts import resolve_host
+from ..manifest import load_manifest
+from ..names import parse_name
+from ..observe import observe_server
+from ..plan import Plan, make_plan
+from ..report import document
+
+
+def _size(n: int) -> str:
+    value = float(n)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if value < 1000 or unit == "TB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{value:.1f} TB"
+
+
+def _sync_of(plan: Plan | None, name: str) -> tuple[bool | None, bool | None, str]:
+    """(declared, in_sync, label) for one server model."""
+    if plan is None:
+        return None, None, ""
+    key = parse_name(name).key
+    if any(n.key == key for n in plan.in_sync):
+        return True, True, "in sync"
+    for action in plan.actions:
+        if action.model.key == key and action.kind != "warm":
+            declared = action.drift.kind != "unwanted" or action.drift.expected != "absent"
+            return declared, False, action.drift.kind
+    if any(d.model.key == key for d in plan.extras):
+        return False, None, "extra"
+    return True, True, "in sync"
+
+
+def run(file: str | None, *, host: str | None, output: str) -> int:
+    manifest = load_manifest(file) if file else None
+    target = resolve_host(host, manifest.server.host if manifest else None)
+    headers = manifest.server.headers if manifest else {}
+    with Client(target.url, headers=headers) as client:
+        state = observe_server(client, manifest)
+        running = {r.name.lower(): r for r in client.ps()}
+    plan = make_plan(manifest, state) if manifest else None
+    rows: list[dict[str, Any]] = []
+    labels = []
+    for model in state.models:
+        name = model.name.display
+        loaded = running.get(name.lower())
+        declared, in_sync, label = _sync_of(plan, name)
+        labels.append(label)
+        rows.append(
+            {
+                "model": name,
+                "digest": model.digest,
+                "size": model.size,
+                "modified_at": model.modified_at,
+                "loaded": loaded is not None,
+                "size_vram": loaded.size_vram if loaded else None,
+                "expires_at": loaded.expires_at if loaded else None,
+                "declared": declared,
+                "in_sync": in_sync,
+            }
+        )
+    present = {m.name.key for m in state.models}
+    missing = (
+        [
+            s.name.display
+            for s in manifest.models
+            if s.kind != "absent" and s.name.key not in present
+        ]
+        if manifest
+        else []
+    )
+    if output == "json":
+        body = document(
+            "status",
+            target.url,
+            server_version=state.version,
+            manifest=str(manifest.path) if manifest else None,
+            models=rows,
+            missing=missing,
+        )
+        click.echo(json.dumps(body))
+        return exit_codes.OK
+    click.echo(f"server {target.url} (ollama {state.version}): {len(rows)} model(s)")
+    header = f"{'MODEL':<44} {'SIZE':>9} {'DIGEST':<12} {'MODIFIED':<19} {'LOADED':<28}"
+    click.echo(header + (" STATE" if plan else ""))
+    for row, label in zip(rows, labels, strict=True):
+        memory = ""
+        if row["loaded"]:
+            where = "gpu" if row["size_vram"] else "cpu"
+            memory = f"{where}, until {str(row['expires_at'])[:19]}"
+        line = (
+            f"{row['model']:<44} {_size(row['size']):>9} {row['digest'][:12]:<12} "
+            f"{str(row['modified_at'])[:19]:<19} {memory:<28}"
+        )
+        click.echo(line + (f" {label}" if plan else ""))
+    for name in missing:
+        click.echo(f"{name:<44} {'-':>9} {'-':<12} {'-':<19} {'':<28} missing")
+    return exit_codes.OK
