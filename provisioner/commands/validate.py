@@ -1,41 +1,62 @@
-"""`validate FILE...`: load each manifest, print problems, exit 0 or 2."""
+"""`validate FILE...`: load each manifest, print every problem, exit 0 or 2.
+
+Text: `file:line:col: message` per problem on stderr, then a summary line per
+file; warnings read `file:line:col: warning: message` and never fail.
+JSON (--output json): {"valid", "files": [{"file", "valid", "errors",
+"warnings"}]}, each error with file, path (JSON pointer), line, column, message.
+"""
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 
 from .. import exit_codes
-from ..errors import ManifestError
+from ..errors import ManifestError, Problem
 from ..manifest import load_manifest
 
 
 def run(files: list[str], *, output: str) -> int:
-    results = []
-    for file in files:
-        try:
-            load_manifest(file)
-            results.append({"file": file, "valid": True, "errors": []})
-        except ManifestError as e:
-            errors = [
-                {
-                    "file": p.position.file,
-                    "path": p.path,
-                    "line": p.position.line,
-                    "column": p.position.column,
-                    "message": p.message,
-                }
-                for p in e.problems
-            ]
-            results.append({"file": file, "valid": False, "errors": errors})
+    results = [_check(file) for file in files]
     ok = all(r["valid"] for r in results)
     if output == "json":
         click.echo(json.dumps({"valid": ok, "files": results}, indent=2))
     else:
         for r in results:
-            if r["valid"]:
-                click.echo(f"{r['file']}: valid")
-            for err in r["errors"]:  # type: ignore[attr-defined]
-                click.echo(f"{err['file']}:{err['line']}:{err['column']}: {err['message']}", err=True)
+            _print_text(r)
     return exit_codes.OK if ok else exit_codes.USAGE
+
+
+def _check(file: str) -> dict[str, Any]:
+    try:
+        manifest = load_manifest(file)
+    except ManifestError as e:
+        return {"file": file, "valid": False, "errors": _json(e.problems), "warnings": []}
+    return {"file": file, "valid": True, "errors": [], "warnings": _json(manifest.warnings)}
+
+
+def _json(problems: list[Problem] | tuple[Problem, ...]) -> list[dict[str, Any]]:
+    return [
+        {
+            "file": p.position.file,
+            "path": p.path,
+            "line": p.position.line,
+            "column": p.position.column,
+            "message": p.message,
+        }
+        for p in problems
+    ]
+
+
+def _print_text(result: dict[str, Any]) -> None:
+    for w in result["warnings"]:
+        click.echo(f"{w['file']}:{w['line']}:{w['column']}: warning: {w['message']}", err=True)
+    for e in result["errors"]:
+        click.echo(f"{e['file']}:{e['line']}:{e['column']}: {e['message']}", err=True)
+    if result["valid"]:
+        click.echo(f"{result['file']}: valid")
+    else:
+        count = len(result["errors"])
+        click.echo(f"{result['file']}: invalid ({count} problem{'s' * (count != 1)})", err=True)

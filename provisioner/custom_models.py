@@ -1,0 +1,296 @@
+"""A custom model's CreateSpec, from any of its three manifest forms.
+
+- `modelfile:` Modelfile text inline; errors point into the manifest;
+- `modelfile_path:` a Modelfile on disk; errors point into that file, and its
+  relative paths resolve from its own folder;
+- `from:` plus system, template, parameters, messages, adapters, license:
+  the structured form, typed here exactly as Ollama types Modelfile values.
+`quantize` applies to all three. Relative paths resolve from the manifest.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import re
+import struct
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from .create_spec import CreateSpec
+from .errors import ModelfileError, Position, Problem
+from .findings import Findings, Path_, pointer
+from .manifest_schema import parameter_types
+from .names import invalid_reason
+from .yaml_loader import Scalar, find
+
+MAX_MODELFILE_BYTES = 4 * 1024 * 1024
+
+_INT64 = 2**63
+_FLOAT32_MAX = 3.4028234663852886e38
+_WARNING = re.compile(r"(?P<file>.*):(?P<line>\d+):(?P<column>\d+): (?P<message>.*)", re.DOTALL)
+
+Parser = Callable[..., tuple[CreateSpec, list[str]]]
+Parsed = tuple[CreateSpec | None, list[str], ModelfileError | None]
+
+
+class CustomModels:
+    """Builds the CreateSpecs of one manifest; a Modelfile used twice is parsed once."""
+
+    def __init__(self, findings: Findings, text: str, base_dir: Path) -> None:
+        self.findings = findings
+        self.text = text  # the manifest's source, for positions inside inline Modelfiles
+        self.base_dir = base_dir
+        self.parsed: dict[tuple[str, str, Path], Parsed] = {}
+
+    def build(self, entry: dict[str, Any], path: Path_) -> CreateSpec | None:
+        """The CreateSpec of a custom model entry, or None after reporting why not."""
+        if "modelfile" in entry:
+            spec = self.inline(entry["modelfile"], (*path, "modelfile"))
+        elif "modelfile_path" in entry:
+            spec = self.on_disk(entry["modelfile_path"], (*path, "modelfile_path"))
+        else:
+            spec = _structured(entry, path, self.findings, self.base_dir)
+        if spec is not None and "quantize" in entry:
+            spec = dataclasses.replace(spec, quantize=entry["quantize"].upper())
+        return spec
+
+    def parse(self, text: str, source: str, base_dir: Path) -> Parsed:
+        key = (text, source, base_dir)
+        if key not in self.parsed:
+            self.parsed[key] = _parse(text, source, base_dir)
+        return self.parsed[key]
+
+    def inline(self, value: str, path: Path_) -> CreateSpec | None:
+        findings = self.findings
+        node, _ = find(findings.root, path)
+        assert isinstance(node, Scalar)
+        spec, warnings, error = self.parse(value, findings.file, self.base_dir)
+        if error is not None:
+            position, note = _inline_position(
+                node, error.line, error.column, self.text, findings.file
+            )
+            hint = ""
+            if value.strip() and not any(c.isspace() for c in value.strip()):
+                hint = "; to read a Modelfile from disk, use 'modelfile_path'"
+            message = error.message + note + hint
+            findings.problem_elsewhere(path, Problem(position, pointer(path), message))
+        for warning in warnings:
+            m = _WARNING.fullmatch(warning)
+            if m:
+                line, column = int(m["line"]), int(m["column"])
+                position, note = _inline_position(node, line, column, self.text, findings.file)
+                message = m["message"] + note
+                findings.warning_elsewhere(path, Problem(position, pointer(path), message))
+        return spec
+
+    def on_disk(self, value: str, path: Path_) -> CreateSpec | None:
+        findings = self.findings
+        file = local_path(value, self.base_dir)
+        text = _read_modelfile(value, file, path, findings)
+        if text is None:
+            return None
+        shown = value
+        if not os.path.isabs(os.path.expanduser(value)):
+            shown = os.path.normpath(os.path.join(os.path.dirname(findings.file), value))
+        spec, warnings, error = self.parse(text, shown, file.parent)
+        if error is not None:
+            position = Position(error.file, error.line, error.column)
+            findings.problem_elsewhere(path, Problem(position, pointer(path), error.message))
+        for warning in warnings:
+            m = _WARNING.fullmatch(warning)
+            if m:
+                position = Position(m["file"], int(m["line"]), int(m["column"]))
+                findings.warning_elsewhere(path, Problem(position, pointer(path), m["message"]))
+        return spec
+
+
+def looks_like_path(value: str) -> bool:
+    return value.startswith(("./", "../", "/", "~", ".\\", "..\\", "\\")) or os.path.isabs(value)
+
+
+def local_path(value: str, base_dir: Path) -> Path:
+    """A path as written in the manifest: ~ expanded, relative to base_dir, absolute."""
+    return Path(os.path.abspath(base_dir / os.path.expanduser(value)))
+
+
+def exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except (OSError, ValueError):  # name too long, NUL byte, permission...
+        return False
+
+
+def _parse(text: str, source: str, base_dir: Path) -> Parsed:
+    from . import modelfile  # imported late: the rest of this module works without it
+
+    parser: Parser | None = getattr(modelfile, "parse_modelfile_with_warnings", None)
+    if parser is None:
+        parser = lambda text, **kw: (modelfile.parse_modelfile(text, **kw), [])  # noqa: E731
+    try:
+        spec, warnings = parser(text, source=source, base_dir=base_dir)
+    except ModelfileError as e:
+        return None, [], e
+    except Exception as e:  # a bug in the parser must still be one line, not a traceback
+        message = f"cannot read this Modelfile ({e!r}); please report this"
+        return None, [], ModelfileError(message, file=source, line=1, column=1)
+    return spec, warnings, None
+
+
+def _read_modelfile(value: str, file: Path, path: Path_, findings: Findings) -> str | None:
+    """The text of a Modelfile on disk, decoded as Ollama does; None after a problem."""
+    if not exists(file):
+        findings.problem(
+            path,
+            f"Modelfile '{value}' not found (looked for {file}); "
+            "fix 'modelfile_path' (relative to the manifest's folder)",
+        )
+        return None
+    if file.is_dir():
+        message = f"'{value}' is a folder; point 'modelfile_path' at the Modelfile in it"
+        findings.problem(path, message)
+        return None
+    try:
+        with file.open("rb") as f:
+            data = f.read(MAX_MODELFILE_BYTES + 1)
+    except OSError as e:
+        findings.problem(path, f"cannot read Modelfile '{value}': {e.strerror}")
+        return None
+    if len(data) > MAX_MODELFILE_BYTES:
+        findings.problem(path, f"Modelfile '{value}' is larger than 4 MiB; is it the right file?")
+        return None
+    from . import modelfile
+
+    decode: Callable[[bytes], str] | None = getattr(modelfile, "decode_modelfile", None)
+    return decode(data) if decode else data.decode("utf-8", errors="replace")
+
+
+def _inline_position(
+    node: Scalar, line: int, column: int, text: str, file: str
+) -> tuple[Position, str]:
+    """Where line:column of inline Modelfile text was written in the manifest."""
+    value = node.value if isinstance(node.value, str) else ""
+    if node.block:
+        raw_lines = text[node.start : node.end].splitlines()[1:]
+        indents = [len(r) - len(r.lstrip(" ")) for r in raw_lines if r.strip()]
+        indent = indents[0] if indents else 0
+        return Position(file, node.line + line, indent + column), ""
+    if "\n" not in value:
+        quote = 0 if node.plain else 1
+        return Position(file, node.line, node.column + quote + column - 1), ""
+    return Position(file, node.line, node.column), f" (line {line} of the Modelfile)"
+
+
+def _structured(
+    entry: dict[str, Any], path: Path_, findings: Findings, base_dir: Path
+) -> CreateSpec | None:
+    base = _base(entry["from"], (*path, "from"), findings, base_dir)
+    parameters = _parameters(entry.get("parameters", {}), (*path, "parameters"), findings)
+    adapters = [
+        _adapter(a, (*path, "adapters", i), findings, base_dir)
+        for i, a in enumerate(entry.get("adapters", []))
+    ]
+    license_ = entry.get("license", [])
+    if base is None or parameters is None or None in adapters:
+        return None
+    return CreateSpec(
+        from_=base[0],
+        from_is_path=base[1],
+        system=entry.get("system"),
+        template=entry.get("template"),
+        parameters=parameters,
+        messages=tuple((m["role"], m["content"]) for m in entry.get("messages", [])),
+        adapters=tuple(a for a in adapters if a is not None),
+        license=(license_,) if isinstance(license_, str) else tuple(license_),
+    )
+
+
+def _base(value: str, path: Path_, findings: Findings, base_dir: Path) -> tuple[str, bool] | None:
+    """(from, is_path): an existing file or folder, else a model name."""
+    candidate = local_path(value, base_dir)
+    if exists(candidate):
+        return str(candidate), True
+    if looks_like_path(value):
+        findings.problem(
+            path,
+            f"'from' path '{value}' does not exist (looked for {candidate}); fix the path "
+            "(relative to the manifest's folder), or name a model without ./ / ~",
+        )
+        return None
+    reason = invalid_reason(value)
+    if reason is not None:
+        findings.problem(
+            path,
+            f"base '{value}' is neither a model name ({reason}) nor an existing file; fix 'from'",
+        )
+        return None
+    return value, False
+
+
+def _adapter(value: str, path: Path_, findings: Findings, base_dir: Path) -> str | None:
+    file = local_path(value, base_dir)
+    if not exists(file):
+        findings.problem(
+            path,
+            f"adapter '{value}' does not exist (looked for {file}); "
+            "fix the path (relative to the manifest's folder)",
+        )
+        return None
+    return str(file)
+
+
+def _parameters(values: dict[str, Any], path: Path_, findings: Findings) -> dict[str, Any] | None:
+    """Parameters typed as api.FormatParams types them (the types come from the schema)."""
+    typed: dict[str, Any] = {}
+    ok = True
+    types = parameter_types()
+    for name, value in values.items():
+        where = (*path, name)
+        kind, deprecated = types[name]
+        if deprecated:
+            findings.warning(
+                where,
+                f"parameter '{name}' is deprecated and Ollama ignores it; remove it",
+                key=True,
+            )
+        elif kind == "integer":
+            number = int(value)
+            if not -_INT64 <= number < _INT64:
+                findings.problem(
+                    where,
+                    f"parameter '{name}' must be a whole number between {-_INT64} and {_INT64 - 1}",
+                )
+                ok = False
+            typed[name] = number
+        elif kind == "number":
+            number32 = float32(value)
+            if number32 is None:
+                findings.problem(
+                    where,
+                    f"parameter '{name}' must be a finite number "
+                    "within the float32 range (about ±3.4e38)",
+                )
+                ok = False
+            typed[name] = number32
+        elif name == "stop":
+            typed[name] = [value] if isinstance(value, str) else list(value)
+        else:
+            typed[name] = value
+    return typed if ok else None
+
+
+def float32(value: float) -> float | None:
+    """The value as Ollama keeps it (float32) in the fewest digits; None if it cannot be."""
+    try:
+        if not math.isfinite(value) or abs(value) > _FLOAT32_MAX:
+            return None
+    except OverflowError:  # an integer too large for any float
+        return None
+    single = struct.unpack("<f", struct.pack("<f", value))[0]
+    for digits in range(1, 10):
+        shortest = float(f"{single:.{digits}g}")
+        if struct.unpack("<f", struct.pack("<f", shortest))[0] == single:
+            return shortest
+    return float(single)
