@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import click
 
 from . import exit_codes
-from .errors import ManifestError, ModelfileError, ProvisionError
+from .errors import LockError, ManifestError, ModelfileError, ProvisionError
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ def _guarded(opts: GlobalOptions, fn: Callable[[], int]) -> int:
     except KeyboardInterrupt:
         click.echo("interrupted; rerun the same command to converge", err=True)
         return exit_codes.INTERRUPTED
-    except (ManifestError, ModelfileError) as e:
+    except (ManifestError, ModelfileError, LockError) as e:
         if opts.verbose:
             raise
         problems = getattr(e, "problems", None)
@@ -95,6 +95,9 @@ _prune = click.option(
 )
 @_prune
 @_check_updates
+@click.option(
+    "--locked", is_flag=True, help="Refuse, before any change, anything that differs from the lock."
+)
 @click.pass_obj
 def apply(
     opts: GlobalOptions,
@@ -105,6 +108,7 @@ def apply(
     stall_timeout: float,
     prune: bool | None,
     check_updates: bool,
+    locked: bool,
 ) -> None:
     """Make the server hold exactly what FILE declares."""
     from .commands import apply as command
@@ -123,6 +127,7 @@ def apply(
                 yes=yes,
                 check_updates=check_updates,
                 stall_timeout=stall_timeout,
+                locked=locked,
             ),
         )
     )
@@ -191,6 +196,16 @@ def status(opts: GlobalOptions, file: str | None) -> None:
     from .commands import status as command
 
     sys.exit(_guarded(opts, lambda: command.run(file, host=opts.host, output=opts.output)))
+
+
+@cli.command()
+@_manifest_arg
+@click.pass_obj
+def lock(opts: GlobalOptions, file: str) -> None:
+    """Write <stem>.lock.json: the digest every tag resolves to and a hash of every custom model."""
+    from .commands import lock as command
+
+    sys.exit(_guarded(opts, lambda: command.run(file, output=opts.output)))
 
 
 def main() -> None:

@@ -71,6 +71,10 @@ class Timeout(ConnectionFailed):
     """The server was reached but did not answer (or stalled) in time."""
 
 
+class LockError(ProvisionError):
+    """The lock is missing, unreadable, or disagrees with the manifest (a usage error)."""
+
+
 class ModelfileError(ProvisionError):
     """A Modelfile cannot be turned into a create request; names file:line:col."""
 

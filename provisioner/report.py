@@ -100,3 +100,28 @@ def results_json(results: list[Result]) -> list[dict[str, Any]]:
         }
         for r in results
     ]
+
+
+def markdown_summary(plan: Plan, results: list[Result], server: str) -> str:
+    """A GitHub step summary: a headline and one table row per action."""
+    failed = [r for r in results if r.outcome != "done"]
+    if not plan.changes:
+        headline = f"In sync: {len(plan.in_sync)} model(s), nothing to do"
+    elif failed:
+        headline = f"{len(failed)} of {len(results)} action(s) did not converge"
+    else:
+        headline = f"Converged: {len(results)} action(s) done"
+    lines = [
+        "### ollama-provision apply",
+        "",
+        f"**{headline}** on `{server}` (Ollama {plan.server_version})",
+        "",
+    ]
+    if results:
+        lines += ["| action | model | outcome | reason / error |", "|---|---|---|---|"]
+        for r in results:
+            why = r.error or (r.action.reason if r.action else "") or ""
+            cell = why.replace("|", "\\|")
+            lines.append(f"| {r.kind} | `{r.model.display}` | {r.outcome} | {cell} |")
+        lines.append("")
+    return "\n".join(lines) + "\n"

@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import os
 import sys
+from pathlib import Path
 
 import click
 
 from .. import exit_codes
-from ..apply import ApplyOptions, apply_plan
+from ..apply import ApplyOptions, Result, apply_plan
+from ..errors import LockError
+from ..lockfile import apply_lock, read_lock
+from ..plan import Plan
 from ..progress import progress_view
-from ..report import document, plan_json, plan_text, result_line, results_json, summary_text
+from ..report import (
+    document,
+    markdown_summary,
+    plan_json,
+    plan_text,
+    result_line,
+    results_json,
+    summary_text,
+)
 from .common import observe_and_plan, open_session
 
 
@@ -27,6 +41,14 @@ def _deletions_allowed(names: list[str], yes: bool) -> bool:
     return False
 
 
+def _write_step_summary(plan: Plan, results: list[Result], server: str) -> None:
+    """Append to $GITHUB_STEP_SUMMARY when running inside GitHub Actions."""
+    target = os.environ.get("GITHUB_STEP_SUMMARY")
+    if target:
+        with Path(target).open("a", encoding="utf-8") as f:
+            f.write(markdown_summary(plan, results, server))
+
+
 def run(
     file: str,
     *,
@@ -39,15 +61,31 @@ def run(
     yes: bool = False,
     check_updates: bool = False,
     stall_timeout: float = 120.0,
+    locked: bool = False,
 ) -> int:
     text = output == "text"
     session = open_session(file, host, text=text, stall_timeout=stall_timeout)
+    if locked:
+        lock = read_lock(session.manifest)
+        if lock is None:
+            raise LockError(f"--locked needs a lock file; run `ollama-provision lock {file}`")
+        pinned, problems = apply_lock(session.manifest, lock)
+        if problems:
+            raise LockError("; ".join(problems))
+        session = dataclasses.replace(session, manifest=pinned)
     with session.client:
         _, plan = observe_and_plan(session, check_updates=check_updates, prune=prune)
+        if locked and plan.failures:
+            for failure in plan.failures:
+                click.echo(f"error: {failure.model.display}: {failure.message}", err=True)
+            click.echo("error: refusing to apply: the server would not match the lock", err=True)
+            return exit_codes.FAILED
         if text and not (quiet and not plan.changes):
             for line in plan_text(plan, session.target.url):
                 click.echo(line)
         if dry_run or not plan.changes:
+            if not dry_run:
+                _write_step_summary(plan, [], session.target.url)
             if not text:
                 body = document(
                     "apply",
@@ -73,6 +111,7 @@ def run(
         finally:
             view.close()
     failed = any(r.outcome != "done" for r in results)
+    _write_step_summary(plan, results, session.target.url)
     if text:
         click.echo(summary_text(results))
     else:

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import click
 
 from .. import exit_codes
+from ..lockfile import apply_lock, read_lock
 from ..report import document, drift_json
 from .common import observe_and_plan, open_session
 
 
 def run(file: str, *, host: str | None, output: str, check_updates: bool = False) -> int:
     session = open_session(file, host, text=output == "text")
+    lock = read_lock(session.manifest)
+    lock_problems: list[str] = []
+    if lock is not None:  # the lock's digests are what this server should hold
+        pinned, lock_problems = apply_lock(session.manifest, lock)
+        session = dataclasses.replace(session, manifest=pinned)
     with session.client:
         _, plan = observe_and_plan(session, check_updates=check_updates)
     drifts = plan.drifts
@@ -23,7 +30,8 @@ def run(file: str, *, host: str | None, output: str, check_updates: bool = False
             session.target.url,
             server_version=plan.server_version,
             drift=[drift_json(d) for d in drifts],
-            errors=[{"model": f.model.display, "message": f.message} for f in unreadable],
+            errors=[{"model": f.model.display, "message": f.message} for f in unreadable]
+            + [{"model": "", "message": p} for p in lock_problems],
         )
         click.echo(json.dumps(body))
     else:
@@ -34,9 +42,11 @@ def run(file: str, *, host: str | None, output: str, check_updates: bool = False
             )
         for f in unreadable:
             click.echo(f"error: {f.model.display}: {f.message}", err=True)
+        for problem in lock_problems:
+            click.echo(f"error: lock: {problem}", err=True)
         real = [d for d in drifts if d.kind != "extra"]
         if not real and not unreadable:
             click.echo(f"no drift: {len(plan.in_sync)} model(s) in sync")
-    if unreadable:
+    if unreadable or lock_problems:
         return exit_codes.FAILED
     return exit_codes.DRIFT if any(d.kind != "extra" for d in drifts) else exit_codes.OK
