@@ -1,7 +1,12 @@
-"""ollama-provision: models-as-code for Ollama."""
+"""ollama-provision: models-as-code for Ollama.
 
+The public API is what this module exports; everything else is internal.
+"""
+
+from .api import apply, drift, load, plan
 from .errors import (
     ConnectionFailed,
+    LockError,
     ManifestError,
     ModelfileError,
     NotFound,
@@ -11,9 +16,14 @@ from .errors import (
 
 __all__ = [
     "ConnectionFailed",
+    "LockError",
     "ManifestError",
     "ModelfileError",
     "NotFound",
     "ProvisionError",
     "ServerError",
+    "apply",
+    "drift",
+    "load",
+    "plan",
 ]

@@ -1,0 +1,43 @@
+"""The Python API: load, plan, apply, drift, against a real server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import provisioner
+from tests.testbed.fixtures import FilledRegistry
+from tests.testbed.ollama_server import OllamaServer
+
+
+def test_scripted_provisioning(
+    ollama: OllamaServer, registry: FilledRegistry, tmp_path: Path
+) -> None:
+    tiny, embed = registry.name("library/tiny"), registry.name("library/tiny-embed")
+    path = tmp_path / "models.yaml"
+    path.write_text(
+        f"version: 1\nmodels:\n  - name: {tiny}\n    insecure: true\n"
+        f"  - name: {embed}\n    state: absent\n"
+    )
+    ollama.cli("pull", "--insecure", embed)
+    manifest = provisioner.load(path)
+    planned = provisioner.plan(manifest, host=ollama.url)
+    assert [(a.kind, a.model.display) for a in planned.actions] == [
+        ("pull", tiny),
+        ("delete", embed),
+    ]
+    with pytest.raises(provisioner.ProvisionError, match="allow_deletions"):
+        provisioner.apply(manifest, host=ollama.url)
+    assert [d.kind for d in provisioner.drift(manifest, host=ollama.url)] == ["missing", "unwanted"]
+    results = provisioner.apply(manifest, host=ollama.url, allow_deletions=True)
+    assert [(r.kind, r.outcome) for r in results] == [("pull", "done"), ("delete", "done")]
+    assert provisioner.drift(manifest, host=ollama.url) == ()
+
+
+def test_bad_manifest_raises_with_positions(tmp_path: Path) -> None:
+    path = tmp_path / "m.yaml"
+    path.write_text("version: 1\nmodels:\n  - name: a/b/c/d\n")
+    with pytest.raises(provisioner.ManifestError) as err:
+        provisioner.load(path)
+    assert err.value.problems[0].position.line == 3
