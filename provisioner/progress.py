@@ -11,7 +11,8 @@ import threading
 import time
 from typing import Protocol, TextIO
 
-from rich.console import Console
+from rich.console import Console, Group
+from rich.live import Live
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -94,44 +95,51 @@ class PlainProgress:
 
 
 class RichProgress:
-    """Live bars: one per model (bytes, rate, ETA) and one for the total."""
+    """Live bars: one per model (bytes, rate, ETA), and the total below them."""
 
     def __init__(self, stream: TextIO = sys.stderr) -> None:
-        self._console = Console(file=stream)
-        self._bars = Bars(
+        columns = (
             TextColumn("{task.description}", justify="left"),
             BarColumn(),
             DownloadColumn(),
             TransferSpeedColumn(),
             TimeRemainingColumn(),
-            console=self._console,
-            transient=False,
         )
+        self._console = Console(file=stream)
+        self._models = Bars(*columns, console=self._console)
+        self._total_bar = Bars(*columns, console=self._console)
+        self._total = self._total_bar.add_task("total", total=None, visible=False)
+        self._live = Live(Group(self._models, self._total_bar), console=self._console)
         self._tasks: dict[str, TaskID] = {}
-        self._total: TaskID | None = None
         self._totals = _Totals()
         self._lock = threading.Lock()
-        self._bars.start()
+        self._live.start()
 
     def __call__(self, event: Progress) -> None:
         with self._lock:
             done, total = self._totals.update(event)
             if event.model not in self._tasks:
-                self._tasks[event.model] = self._bars.add_task(event.model, total=None)
-                if self._total is None and len(self._tasks) > 0:
-                    self._total = self._bars.add_task("total", total=None)
+                self._tasks[event.model] = self._models.add_task(event.model, total=None)
+            stage = "done" if event.status == "success" else event.status.split(" ")[0]
+            label = f"{event.model} [dim]{stage}[/dim]"
             task = self._tasks[event.model]
-            label = f"{event.model} [dim]{event.status.split(' ')[0]}[/dim]"
-            self._bars.update(task, completed=done, total=total or None, description=label)
-            if self._total is not None:
-                all_done, all_total = self._totals.overall()
-                self._bars.update(self._total, completed=all_done, total=all_total or None)
+            self._models.update(task, completed=done, total=total or None, description=label)
+            all_done, all_total = self._totals.overall()
+            # Pad "total" to the model column so the bars line up.
+            width = max(len(f"{model} {stage}") for model in self._tasks)
+            self._total_bar.update(
+                self._total,
+                completed=all_done,
+                total=all_total or None,
+                visible=True,
+                description=f"{'total':<{width}}",
+            )
 
     def log(self, line: str) -> None:
-        self._bars.console.print(line, markup=False, highlight=False)
+        self._console.print(line, markup=False, highlight=False)
 
     def close(self) -> None:
-        self._bars.stop()
+        self._live.stop()
 
 
 class Silent:
