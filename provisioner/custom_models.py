@@ -15,7 +15,6 @@ import math
 import os
 import re
 import struct
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +31,6 @@ _INT64 = 2**63
 _FLOAT32_MAX = 3.4028234663852886e38
 _WARNING = re.compile(r"(?P<file>.*):(?P<line>\d+):(?P<column>\d+): (?P<message>.*)", re.DOTALL)
 
-Parser = Callable[..., tuple[CreateSpec, list[str]]]
 Parsed = tuple[CreateSpec | None, list[str], ModelfileError | None]
 
 
@@ -124,13 +122,10 @@ def exists(path: Path) -> bool:
 
 
 def _parse(text: str, source: str, base_dir: Path) -> Parsed:
-    from . import modelfile  # imported late: the rest of this module works without it
+    from .modelfile import parse_modelfile_with_warnings  # late: only custom models need it
 
-    parser: Parser | None = getattr(modelfile, "parse_modelfile_with_warnings", None)
-    if parser is None:
-        parser = lambda text, **kw: (modelfile.parse_modelfile(text, **kw), [])  # noqa: E731
     try:
-        spec, warnings = parser(text, source=source, base_dir=base_dir)
+        spec, warnings = parse_modelfile_with_warnings(text, source=source, base_dir=base_dir)
     except ModelfileError as e:
         return None, [], e
     except Exception as e:  # a bug in the parser must still be one line, not a traceback
@@ -161,10 +156,9 @@ def _read_modelfile(value: str, file: Path, path: Path_, findings: Findings) -> 
     if len(data) > MAX_MODELFILE_BYTES:
         findings.problem(path, f"Modelfile '{value}' is larger than 4 MiB; is it the right file?")
         return None
-    from . import modelfile
+    from .modelfile import decode_modelfile
 
-    decode: Callable[[bytes], str] | None = getattr(modelfile, "decode_modelfile", None)
-    return decode(data) if decode else data.decode("utf-8", errors="replace")
+    return decode_modelfile(data)
 
 
 def _inline_position(

@@ -75,7 +75,10 @@ class Manifest:
 
 
 def load_manifest(path: str | Path, *, env: Mapping[str, str] | None = None) -> Manifest:
-    """Load and validate a manifest; raise ManifestError with every problem found."""
+    """Load and validate a manifest; raise ManifestError with every problem found.
+
+    env: the variables ${VAR} expands from (default: os.environ).
+    """
     p = Path(path)
     file = str(p)
     text = _read(p, file)
@@ -84,7 +87,7 @@ def load_manifest(path: str | Path, *, env: Mapping[str, str] | None = None) -> 
         if not yaml_problems:
             message = "the manifest is empty; start with 'version: 1' and a 'models:' list"
             yaml_problems = [Problem(Position(file, 1, 1), "", message)]
-        raise ManifestError([one_line(p) for p in yaml_problems])
+        raise ManifestError([one_line(problem) for problem in yaml_problems])
     env_problems, unset = expand_tree(root, text, file, os.environ if env is None else env)
     data = to_plain(root)
     findings = Findings(file, root, data, quiet=unset | flagged)

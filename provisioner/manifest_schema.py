@@ -181,11 +181,7 @@ def _translate(error: ValidationError, data: Any) -> list[SchemaIssue]:
         return _unknown_keys(error, path, data)
     if kind == "propertyNames":
         return []  # reported by the nested error of the name itself
-    if (
-        kind == "pattern"
-        and error.relative_schema_path
-        and "propertyNames" in (error.relative_schema_path)
-    ):
+    if kind == "pattern" and "propertyNames" in error.relative_schema_path:
         key = str(error.instance)
         return [SchemaIssue((*path, key), True, f"'{key}' {schema['patternErrorMessage']}")]
     if kind == "required":

@@ -132,9 +132,8 @@ class _Frame:
 class _Composer:
     """Turns parser events into Nodes with an explicit stack (no recursion)."""
 
-    def __init__(self, file: str, text: str) -> None:
+    def __init__(self, file: str) -> None:
         self.file = file
-        self.text = text
         self.problems: list[Problem] = []
         self.flagged: set[int] = set()  # ids of nodes with a problem of their own
         self.anchors: dict[str, Node] = {}
@@ -334,7 +333,7 @@ class Composed(NamedTuple):
 def compose(text: str, file: str) -> Composed:
     """Parse one YAML document into Nodes; a fatal problem comes back with root None."""
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    composer = _Composer(file, text)
+    composer = _Composer(file)
     try:
         root = composer.run(yaml.parse(text, Loader=loader))
     except YamlFailure as e:

@@ -858,9 +858,8 @@ def test_environment_values_are_typed_but_never_parsed_as_yaml(workdir: Path) ->
     assert problems('version: 1\nmodels:\n  - name: c\n    warm: "${WARM}"\n', env) == [
         "m.yaml:4:11: 'warm' in model 'c' must be true or false, not 'true'; e.g. warm: true"
     ]
-    assert load("version: 1\nmodels:\n  - name: a\n    from: x\n    system: $${X}\n").models[
-        0
-    ].create == CreateSpec(from_="x", system="${X}")
+    literal = load("version: 1\nmodels:\n  - name: a\n    from: x\n    system: $${X}\n")
+    assert literal.models[0].create == CreateSpec(from_="x", system="${X}")
 
 
 def test_yaml_12_scalars(workdir: Path) -> None:
