@@ -13,6 +13,7 @@ MANIFEST_PROPERTY_CASES changes it); tests/fuzz_manifest.py runs 10,000+.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import shutil
@@ -31,6 +32,7 @@ CASES = int(os.environ.get("MANIFEST_PROPERTY_CASES", "120"))
 SECRET = "S3cr3t-hdr"  # the value of a header in every base manifest: must never be printed
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 _WORKDIR = Path(tempfile.mkdtemp(prefix="manifest-props-"))
+atexit.register(shutil.rmtree, _WORKDIR, ignore_errors=True)
 shutil.copytree(EXAMPLES / "modelfiles", _WORKDIR / "modelfiles")
 (_WORKDIR / "tiny.gguf").write_bytes(b"GGUF")
 ENV = {"OLLAMA_TOKEN": SECRET, "SET": "value", "EMPTY": ""}
