@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from difflib import get_close_matches
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from jsonschema import (  # type: ignore[import-untyped]  # no stubs installed
+from jsonschema import (
     Draft202012Validator,
     ValidationError,
 )
@@ -182,7 +182,7 @@ def _translate(error: ValidationError, data: Any) -> list[SchemaIssue]:
     if kind == "propertyNames":
         return []  # reported by the nested error of the name itself
     if kind == "pattern" and "propertyNames" in error.relative_schema_path:
-        key = str(error.instance)
+        key = str(_instance(error))
         return [SchemaIssue((*path, key), True, f"'{key}' {schema['patternErrorMessage']}")]
     if kind == "required":
         return _missing_keys(error, path, data)
@@ -204,6 +204,15 @@ def _translate(error: ValidationError, data: Any) -> list[SchemaIssue]:
     return [SchemaIssue(path, False, f"{subject(path, data)}: {error.message}")]
 
 
+def _given(error: ValidationError) -> Any:
+    """The schema value the failed keyword holds (the stubs allow `Unset`)."""
+    return cast(Any, error.validator_value)
+
+
+def _instance(error: ValidationError) -> Any:
+    return cast(Any, error.instance)
+
+
 def _unknown_keys(
     error: ValidationError, path: tuple[PathPart, ...], data: Any
 ) -> list[SchemaIssue]:
@@ -211,7 +220,7 @@ def _unknown_keys(
     known = list(schema.get("properties", {}))
     patterns = [re.compile(p) for p in schema.get("patternProperties", {})]
     issues = []
-    for key in error.instance:
+    for key in _instance(error):
         if key in known or any(p.search(key) for p in patterns):
             continue
         hint = suggestion(key, known)
@@ -255,8 +264,8 @@ def _missing_keys(
 ) -> list[SchemaIssue]:
     schema = error.schema if isinstance(error.schema, dict) else {}
     issues = []
-    for key in error.validator_value:
-        if key in error.instance:
+    for key in _given(error):
+        if key in _instance(error):
             continue
         example = _example(_resolve(schema.get("properties", {}).get(key, {})))
         hint = f"; add it, e.g. {key}: {example}" if example else "; add it"
@@ -265,10 +274,10 @@ def _missing_keys(
 
 
 def _type_message(error: ValidationError, path: tuple[PathPart, ...], data: Any) -> str:
-    expected = error.validator_value
+    expected = _given(error)
     wanted = [expected] if isinstance(expected, str) else list(expected)
     words = " or ".join(_TYPE_WORDS.get(w, w) for w in wanted)
-    actual = _describe(error.instance, secret=is_secret(path))
+    actual = _describe(_instance(error), secret=is_secret(path))
     if not path:
         return (
             f"the manifest must be a mapping with keys such as 'version' and 'models', not {actual}"
@@ -283,9 +292,9 @@ def _type_message(error: ValidationError, path: tuple[PathPart, ...], data: Any)
 
 
 def _enum_message(error: ValidationError, path: tuple[PathPart, ...], data: Any) -> str:
-    allowed = [str(v) for v in error.validator_value]
+    allowed = [str(v) for v in _given(error)]
     choices = ", ".join(allowed[:-1]) + " or " + allowed[-1] if len(allowed) > 1 else allowed[0]
-    value = error.instance
+    value = _instance(error)
     shown = f", not {_describe(value)}"
     hint = suggestion(value, allowed) if isinstance(value, str) else ""
     return f"{subject(path, data)} must be {choices}{shown}{hint}"

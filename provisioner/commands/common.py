@@ -25,8 +25,11 @@ def open_session(
 ) -> Session:
     manifest = load_manifest(file)
     target = resolve_host(host, manifest.server.host)
-    if target.note and text:
-        click.echo(f"note: {target.note}", err=True)
+    if text:
+        for warning in manifest.warnings:
+            click.echo(f"warning: {warning}", err=True)
+        if target.note:
+            click.echo(f"note: {target.note}", err=True)
     client = Client(
         target.url,
         headers=manifest.server.headers,

@@ -101,7 +101,8 @@ def test_pin_the_registry_does_not_serve_fails_before_pulling(
     tiny = registry.name("library/tiny")
     manifest = write(
         tmp_path,
-        f"version: 1\nmodels:\n  - name: {tiny}\n    insecure: true\n    digest: sha256:{'0' * 64}\n",
+        f"version: 1\nmodels:\n  - name: {tiny}\n    insecure: true\n"
+        f"    digest: sha256:{'0' * 64}\n",
     )
     result = cli(any_ollama, "apply", str(manifest))
     assert result.code == 1
