@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from .blobs import HashCache, ensure_blobs
+from .blobs import HashCache, ensure_blobs, remember_build
 from .client import Client, Progress, ProgressCallback
 from .errors import ProvisionError, ServerError, VersionTooOld
 from .modelfile import create_request
@@ -165,6 +165,7 @@ class _Runner:
             if action.drift.kind == "missing":
                 self._remove_half_made(name)
             raise
+        remember_build(self.client, self.cache, spec, name, files, adapters)
         return None
 
     def _remove_half_made(self, name: str) -> None:

@@ -1,7 +1,8 @@
 """Read a server's state: version, models, and only the details a comparison needs.
 
 One GET /api/version and one GET /api/tags always; POST /api/show only for
-present models whose comparison needs it (custom models, warm-up capability),
+present models whose comparison needs it (custom models and their bases,
+warm-up capability), the hash cache for custom models' local files,
 GET /api/ps only when something is to be warm, and the registry only for pins
 that do not match outright and for update checks. Shows and registry reads run
 concurrently, bounded.
@@ -12,8 +13,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TypeVar
 
+from .blobs import HashCache, LocalState, LocalWeights, WeightsNotFound
 from .client import Client, RunningModel, ShowResult
 from .errors import ServerError
 from .manifest import Manifest, ModelSpec
@@ -41,6 +44,7 @@ class ServerState:
     shows: Mapping[Key, ShowResult] = field(default_factory=dict)
     running: tuple[RunningModel, ...] | None = None  # None: /api/ps was not asked
     remote: Mapping[Key, RemoteManifest | ServerError] = field(default_factory=dict)
+    local: LocalState = field(default_factory=LocalState)  # custom models' local files
 
     def find(self, name: ModelName) -> ServerModel | None:
         """The model with exactly this name (case-insensitive, never by prefix)."""
@@ -90,6 +94,34 @@ def _concurrently(jobs: Mapping[Key, Callable[[], T]], parallel: int) -> dict[Ke
         return {key: future.result() for key, future in futures.items()}
 
 
+def custom_base(spec: ModelSpec) -> ModelName | None:
+    """The model a custom model is built FROM (None for a local file)."""
+    if spec.kind != "custom" or spec.create is None or spec.create.from_is_path:
+        return None
+    try:
+        return parse_name(spec.create.from_)
+    except InvalidName:
+        return None
+
+
+def _local_state(
+    present: list[tuple[ModelSpec, ServerModel | None]], cache: HashCache | None
+) -> LocalState:
+    """Hash (or recall) the FROM/ADAPTER files of custom models already on the server."""
+    custom = [s.create for s, model in present if s.create is not None and model is not None]
+    if not custom:
+        return LocalState()
+    cache = cache or HashCache()
+    paths = {p for c in custom for p in ([c.from_] if c.from_is_path else []) + list(c.adapters)}
+    weights: dict[str, LocalWeights] = {}
+    for path in sorted(paths):
+        try:
+            weights[path] = cache.inspect(Path(path))
+        except (OSError, WeightsNotFound):
+            continue  # gone or empty: not comparable; a create would say why
+    return LocalState(weights, cache.builds)
+
+
 def list_models(client: Client) -> tuple[ServerModel, ...]:
     models = []
     for entry in client.tags():
@@ -107,6 +139,7 @@ def observe_server(
     *,
     check_updates: bool = False,
     parallel: int = 4,
+    hash_cache: HashCache | None = None,
 ) -> ServerState:
     version = client.version()
     models = list_models(client)
@@ -126,6 +159,11 @@ def observe_server(
         for spec, model in present
         if needs_show(spec, model)
     }
+    for spec, model in present:  # a custom model inherits from its base: compare with it
+        base_name = custom_base(spec) if model is not None else None
+        base = state.find(base_name) if base_name is not None else None
+        if base is not None:
+            show_jobs.setdefault(base.name.key, show_job(base.name.display))
     remote_jobs = {
         spec.name.key: remote_job(spec)
         for spec, model in present
@@ -138,4 +176,5 @@ def observe_server(
         shows[key] = result
     remote = _concurrently(remote_jobs, parallel)
     running = tuple(client.ps()) if any(spec.warm for spec, _ in present) else None
-    return ServerState(version, models, shows, running, remote)
+    local = _local_state(present, hash_cache)
+    return ServerState(version, models, shows, running, remote, local)

@@ -169,7 +169,15 @@ def _plan_custom(b: _Builder, spec: ModelSpec, have: ServerModel | None) -> None
         b.actions.append(Action("create", spec.name, drift, create=spec.create, depends_on=deps))
         return
     show = b.state.shows.get(spec.name.key)
-    differences = definition_differences(spec.create, show) if show else ()
+    differences: tuple[str, ...] = ()
+    if show is not None:
+        differences = definition_differences(
+            spec.create,
+            show,
+            base=b.state.shows.get(base.key) if base is not None else None,
+            local=b.state.local,
+            server_version=b.state.version,
+        )
     base_rebuilt = base is not None and b.acting_on(base)
     if not differences and not base_rebuilt:
         b.in_sync.append(spec.name)

@@ -1,11 +1,17 @@
 """Tiny, deterministic GGUF models that a real Ollama v0.11.4 server loads.
 
-Three kinds of file, all written with the `gguf` package:
+Five kinds of file, all written with the `gguf` package:
 
 - a completion model: a 2-block `llama` with a 265-token SentencePiece-style
   vocabulary, random F32 weights from a seeded generator (about 470 KB);
 - an embedding model: the same with `llama.pooling_type` = mean, which is what
   makes Ollama list the capability "embedding" instead of "completion";
+- an F16 completion model: the same llama with F16 matrices and file type
+  MOSTLY_F16, the input `quantize` needs (v0.11.4 reads file type 0, ALL_F32,
+  as "unknown" and refuses to quantize it);
+- a LoRA adapter for the tiny llama: `general.type` = adapter, `adapter.type`
+  = lora, and a rank-4 `lora_a`/`lora_b` pair for attn_q and attn_v of every
+  block, shaped as llama.cpp's adapter loader checks them;
 - a large model: one big F32 tensor and the least metadata `ollama create`
   needs, written in chunks, for upload benchmarks. It is not meant to run.
 
@@ -105,7 +111,9 @@ def add_vocabulary(writer: gguf.GGUFWriter) -> int:
 # --- weights --------------------------------------------------------------------
 
 
-def add_hyper_parameters(writer: gguf.GGUFWriter, hp: Hyper) -> None:
+def add_hyper_parameters(
+    writer: gguf.GGUFWriter, hp: Hyper, file_type: int = gguf.LlamaFileType.ALL_F32
+) -> None:
     writer.add_context_length(hp.context)
     writer.add_embedding_length(hp.embedding)
     writer.add_block_count(hp.blocks)
@@ -115,7 +123,7 @@ def add_hyper_parameters(writer: gguf.GGUFWriter, hp: Hyper) -> None:
     # llama-model.cpp refuses a llama without the rms epsilon.
     writer.add_layer_norm_rms_eps(hp.rms_eps)
     writer.add_rope_dimension_count(hp.head_dim)
-    writer.add_file_type(gguf.LlamaFileType.ALL_F32)
+    writer.add_file_type(file_type)
 
 
 def random_matrix(rng: np.random.Generator, rows: int, cols: int) -> F32Array:
@@ -150,16 +158,20 @@ def llama_tensors(
     yield "output.weight", random_matrix(rng, vocab, hp.embedding)
 
 
-def write_tiny_llama(path: Path, *, seed: int, name: str, pooling: int | None) -> None:
+def write_tiny_llama(
+    path: Path, *, seed: int, name: str, pooling: int | None, f16: bool = False
+) -> None:
     writer = gguf.GGUFWriter(path, arch=ARCH)
     writer.add_name(name)
-    add_hyper_parameters(writer, TINY)
+    file_type = gguf.LlamaFileType.MOSTLY_F16 if f16 else gguf.LlamaFileType.ALL_F32
+    add_hyper_parameters(writer, TINY, file_type)
     if pooling is not None:
         # Ollama's capability check looks only for the presence of this key.
         writer.add_pooling_type(gguf.PoolingType(pooling))
     vocab = add_vocabulary(writer)
     for tensor_name, data in llama_tensors(np.random.default_rng(seed), TINY, vocab):
-        writer.add_tensor(tensor_name, data)
+        # As llama.cpp's converter does: matrices F16, norm vectors F32.
+        writer.add_tensor(tensor_name, data.astype(np.float16) if f16 and data.ndim == 2 else data)
     write_all(writer)
 
 
@@ -180,6 +192,43 @@ def write_completion_model(path: Path, *, seed: int = 0) -> None:
 def write_embedding_model(path: Path, *, seed: int = 0) -> None:
     """The tiny llama with mean pooling: Ollama lists it as "embedding" (64-dim)."""
     write_tiny_llama(path, seed=seed, name="tiny-embed", pooling=int(gguf.PoolingType.MEAN))
+
+
+def write_f16_model(path: Path, *, seed: int = 0) -> None:
+    """The tiny llama with F16 matrices (file type MOSTLY_F16): what `quantize` accepts."""
+    write_tiny_llama(path, seed=seed, name="tiny-f16", pooling=None, f16=True)
+
+
+# --- LoRA adapter ---------------------------------------------------------------
+
+LORA_RANK = 4
+LORA_TARGETS = ("attn_q", "attn_v")
+
+
+def write_lora_adapter(path: Path, *, seed: int = 0, rank: int = LORA_RANK) -> None:
+    """A LoRA adapter for the tiny llama, as llama.cpp's `llama_adapter_lora_init` loads it.
+
+    Ollama v0.11.4 stores a GGUF whose `general.type` is "adapter" as an adapter
+    layer; llama.cpp then wants `adapter.type` = lora, the base's architecture,
+    and for each target tensor W (ne [n_in, n_out]) a pair `W.lora_a` (ne
+    [n_in, rank]) and `W.lora_b` (ne [rank, n_out]).
+    """
+    hp, rng = TINY, np.random.default_rng(10_000 + seed)
+    writer = gguf.GGUFWriter(path, arch=ARCH)
+    writer.add_type(gguf.GGUFType.ADAPTER)
+    writer.add_string(gguf.Keys.Adapter.TYPE, "lora")
+    writer.add_float32(gguf.Keys.Adapter.LORA_ALPHA, float(2 * rank))
+    outputs = {"attn_q": hp.embedding, "attn_v": hp.head_dim * hp.kv_heads}
+    for i in range(hp.blocks):
+        for target in LORA_TARGETS:
+            # numpy shapes are reversed into ggml's ne order by gguf.
+            writer.add_tensor(
+                f"blk.{i}.{target}.weight.lora_a", random_matrix(rng, rank, hp.embedding)
+            )
+            writer.add_tensor(
+                f"blk.{i}.{target}.weight.lora_b", random_matrix(rng, outputs[target], rank)
+            )
+    write_all(writer)
 
 
 # --- large model ----------------------------------------------------------------
