@@ -208,5 +208,50 @@ def lock(opts: GlobalOptions, file: str) -> None:
     sys.exit(_guarded(opts, lambda: command.run(file, output=opts.output)))
 
 
+@cli.command(name="export")
+@click.option(
+    "--output-file",
+    "-f",
+    type=click.Path(dir_okay=False),
+    help="Write the manifest here (atomically) instead of to stdout.",
+)
+@click.option("--force", is_flag=True, help="Replace --output-file if it exists.")
+@click.pass_obj
+def export_(opts: GlobalOptions, output_file: str | None, force: bool) -> None:
+    """Write a manifest that reproduces the server's models.
+
+    \b
+    - Names with the same digest are one model; the others become its aliases
+      (canonical: a name with a registry host, else a namespace, else shortest;
+      for a custom model, first a name other models were built FROM).
+    - A model whose /api/show names a parent model was built with `ollama create`:
+      it is written as a Modelfile over that base (only what differs from it).
+      Others are registry models, pulled by name and tag.
+    - Registries on loopback/private addresses get `insecure: true` (plain http
+      assumed; a comment says so).
+    - A model built from a local file exists only on this server: it is written
+      commented out, with its weights' sha256, so the manifest stays valid.
+    """
+    from .commands import export as command
+
+    sys.exit(
+        _guarded(
+            opts,
+            lambda: command.run(output_file, host=opts.host, force=force, quiet=opts.quiet),
+        )
+    )
+
+
+@cli.command()
+@click.argument("file", required=False, type=click.Path(dir_okay=False))
+@click.option("--force", is_flag=True, help="Replace FILE if it exists.")
+@click.pass_obj
+def init(opts: GlobalOptions, file: str | None, force: bool) -> None:
+    """Write a commented starter manifest to FILE (default: models.yaml)."""
+    from .commands import init as command
+
+    sys.exit(_guarded(opts, lambda: command.run(file, force=force, quiet=opts.quiet)))
+
+
 def main() -> None:
     cli(prog_name="ollama-provision")
