@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from .blobs import HashCache, ensure_blobs, remember_build
+from .blobs import HashCache, LocalFileError, ensure_blobs, remember_build
 from .client import Client, Progress, ProgressCallback
 from .errors import ProvisionError, ServerError, VersionTooOld
 from .modelfile import create_request
@@ -99,7 +99,7 @@ class _Runner:
                     detail=detail,
                     action=action,
                 )
-            except ServerError as e:
+            except (ServerError, LocalFileError) as e:
                 result = Result(
                     action.kind,
                     action.model,
@@ -115,7 +115,7 @@ class _Runner:
             self.options.on_result(result)
         return result
 
-    def _explain(self, e: ServerError) -> str:
+    def _explain(self, e: ServerError | LocalFileError) -> str:
         if isinstance(e, VersionTooOld):
             return (
                 f"{e.message} (server runs Ollama {self.plan.server_version}); upgrade the server"

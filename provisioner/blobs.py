@@ -34,7 +34,15 @@ CHUNK = 4 << 20
 CACHE_VERSION = 2
 
 
-class WeightsNotFound(ProvisionError):
+class LocalFileError(ProvisionError):
+    """A FROM/ADAPTER file cannot be read; fails that model's create, not the apply."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+        super().__init__(message)
+
+
+class WeightsNotFound(LocalFileError):
     """A FROM/ADAPTER folder holds no weight files Ollama would take."""
 
 
@@ -312,7 +320,10 @@ def ensure_blobs(
     """Hash and, where the server lacks them, upload the files; return {name: digest}."""
     mapping: dict[str, str] = {}
     for name, file in weight_files(path).items():
-        digest = cache.digest(file, on_progress)
+        try:
+            digest = cache.digest(file, on_progress)
+        except OSError as e:
+            raise LocalFileError(f"cannot read {e.filename or file}: {e.strerror}") from e
         if not client.blob_exists(digest):
             client.upload_blob(digest, file, on_progress=on_progress)
             if uploaded is not None:

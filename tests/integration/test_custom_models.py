@@ -443,3 +443,23 @@ def test_modelfile_errors_are_one_line_each_with_position(tmp_path: Path) -> Non
         line = next(x for x in lines if x.startswith(f"{file}:"))
         assert line.startswith(f"{file}:{expected}"), line
         print(line)
+
+
+def test_unreadable_local_weights_fail_that_model_only(
+    ollama: OllamaServer, tmp_path: Path
+) -> None:
+    write_completion_model(tmp_path / "tiny.gguf")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "config.json").write_text("{}")
+    manifest = tmp_path / "models.yaml"
+    manifest.write_text(
+        "version: 1\nmodels:\n"
+        "  - name: folder\n    modelfile: FROM ./empty\n"
+        "  - name: fine\n    modelfile: FROM ./tiny.gguf\n"
+    )
+    result = cli(ollama, tmp_path / "cache", "apply", str(manifest))
+    assert result.code == 1
+    failed = [line for line in result.out.splitlines() if "no weights found" in line]
+    assert len(failed) == 1 and "folder" in failed[0], result.out + result.err
+    assert "Traceback" not in result.err
+    assert sorted(tags(ollama)) == ["fine:latest"]
