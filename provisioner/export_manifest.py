@@ -18,11 +18,14 @@ The rules, in the order they apply (`ollama-provision export --help` sums them u
   writes the blob path, v0.32 the file name). A model pushed to a registry and
   pulled keeps the pusher's value, so it counts as built here only when the path
   is in this server's own blob folder, or, for a bare file name, when none of its
-  names has a registry host or a namespace. It is still a registry model when a
-  registry one of its names points at serves the same manifest (it was pushed
-  there). Otherwise its weights exist only on this server: it is written
-  commented out, with the weights' sha256 and a FROM to fix, so the manifest
-  stays valid; so are the models built from it, and models with adapters.
+  names is published (has a registry host or a namespace). Its weights exist
+  only on this server: it is written commented out, with the weights' sha256
+  and a FROM to fix, so the manifest stays valid; so are the models built from
+  it, and models with adapters.
+- Pushed after all: a custom or local-file model with a name on a registry host
+  of its own (not registry.ollama.ai: export never contacts ollama.com) is a
+  registry model when that registry serves the same manifest (one GET each,
+  only for such models), since a model pulled by name keeps its digest.
 - insecure: a registry other than registry.ollama.ai on a loopback or private
   address (or *.localhost, *.local, *.internal) is taken to speak plain http
   (`insecure: true`, with a comment); any other host gets https and a comment
@@ -164,6 +167,15 @@ def insecure_note(name: ModelName) -> tuple[bool, str | None]:
 # ---- where a model came from -------------------------------------------------------------
 
 
+def is_published(name: ModelName) -> bool:
+    """A name with a registry host or a namespace: one that can be pushed and pulled."""
+    return name.host.lower() != DEFAULT_HOST or name.namespace.lower() != DEFAULT_NAMESPACE
+
+
+def published(names: Sequence[ModelName]) -> bool:
+    return any(is_published(n) for n in names)
+
+
 def _looks_like_file(value: str) -> bool:
     return (
         value.startswith(("/", "./", "../", "~"))
@@ -198,11 +210,7 @@ def origin_of(group: Group, show: ShowResult) -> tuple[Origin, str]:
     cut = max(parent.rfind("/"), parent.rfind("\\"))
     if cut >= 0:  # the blob path on the server that built it
         return ("file" if parent[:cut] == _blob_dir(show) else "registry"), parent
-    published = any(
-        n.host.lower() != DEFAULT_HOST or n.namespace.lower() != DEFAULT_NAMESPACE
-        for n in group.names
-    )
-    return ("registry" if published else "file"), parent
+    return ("registry" if published(group.names) else "file"), parent
 
 
 # ---- a custom model's definition, read back ------------------------------------------------
@@ -385,13 +393,15 @@ def build_export(
 ) -> Export:
     """Classify every group and read custom definitions back; bases come first.
 
-    shows: /api/show per group digest. registry_serves: asked only about a model that
-    looks built here from a local file: does a registry its names point at serve it?
+    shows: /api/show per group digest. registry_serves: asked only about a custom or
+    local-file model with a name on its own registry host: does it serve this model?
     """
     origins: dict[str, tuple[Origin, str]] = {}
     for g in groups:
         origin, parent = origin_of(g, shows[g.digest])
-        if origin == "file" and registry_serves is not None and registry_serves(g, shows[g.digest]):
+        hosted = any(n.host.lower() != DEFAULT_HOST for n in g.names)
+        ask = origin != "registry" and hosted and registry_serves is not None
+        if ask and registry_serves is not None and registry_serves(g, shows[g.digest]):
             origin = "registry"
         origins[g.digest] = (origin, parent)
     groups = _named_as_built_from(groups, origins)

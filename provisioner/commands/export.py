@@ -1,8 +1,8 @@
 """`export [--output-file FILE]`: write a manifest that reproduces a running server.
 
 One GET /api/tags, one POST /api/show per distinct digest (concurrently), and,
-only for a model that looks built from a local file while one of its names
-points at a registry, one manifest GET to that registry. The rules (aliases,
+only for a custom or local-file model with a name on a registry host of its
+own, one manifest GET to that registry (never to ollama.com). The rules (aliases,
 custom or registry, insecure, local files) are in export_manifest.py. Without
 --output-file the manifest goes to stdout; either way it is validated first,
 and a file is written atomically and never replaced without --force.
@@ -19,11 +19,17 @@ from .. import exit_codes
 from ..blobs import show_weights
 from ..client import Client, ShowResult
 from ..errors import ServerError
-from ..export_manifest import Export, Group, build_export, group_tags, plain_http_likely
+from ..export_manifest import (
+    Export,
+    Group,
+    build_export,
+    group_tags,
+    plain_http_likely,
+)
 from ..export_render import render
 from ..hosts import resolve_host
 from ..manifest_files import WouldOverwrite, check_manifest_text, write_manifest
-from ..names import DEFAULT_HOST, DEFAULT_NAMESPACE
+from ..names import DEFAULT_HOST
 from ..registry import fetch_manifest
 
 
@@ -39,8 +45,8 @@ def _registry_serves(group: Group, show: ShowResult) -> bool:
     """Whether a registry one of the names points at serves this very model (it was pushed)."""
     weights = show_weights(show).model
     for name in group.names:
-        if name.host.lower() == DEFAULT_HOST and name.namespace.lower() == DEFAULT_NAMESPACE:
-            continue  # the library holds only Ollama's own models
+        if name.host.lower() == DEFAULT_HOST:
+            continue  # export never contacts ollama.com
         try:
             remote = fetch_manifest(name, insecure=plain_http_likely(name.host), timeout=5.0)
         except ServerError:

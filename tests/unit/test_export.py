@@ -170,6 +170,25 @@ def test_a_model_built_here_from_a_file_is_a_registry_model_when_its_registry_se
     assert [m.kind for m in unpushed.models] == ["unreproducible"]
 
 
+def test_a_custom_model_pushed_to_its_own_registry_is_a_registry_model() -> None:
+    entries = [("127.0.0.1:5000/team/concise:v1", "c"), ("base:latest", "b")]
+    shows = {"c": show(parent="base:latest", system="x"), "b": show()}
+    export = export_of(entries, shows, registry_serves=lambda g, s: True)
+    assert sorted(m.kind for m in export.models) == ["registry", "registry"]
+    asked: list[str] = []
+
+    def serves(g: Group, _: ShowResult) -> bool:
+        asked.append(g.canonical.display)
+        return True
+
+    # ollama.com is never asked: a namespaced name on the default host stays custom
+    export = export_of(
+        [("team/concise:v1", "c"), ("base:latest", "b")], shows, registry_serves=serves
+    )
+    assert asked == []
+    assert export.of_kind("custom")[0].group.canonical.display == "team/concise:v1"
+
+
 # ---- custom definitions ----------------------------------------------------------------------
 
 
