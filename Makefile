@@ -16,6 +16,7 @@ lint:
 	$(PY) -m ruff check provisioner tests benchmarks
 	$(PY) -m ruff format --check provisioner tests benchmarks
 	$(PY) -m mypy
+	shellcheck scripts/bootstrap .ci/run examples/onboarding.sh .github/actions/provision/run.sh
 
 unit:
 	$(PY) -m pytest -q tests/unit

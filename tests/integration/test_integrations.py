@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 import httpx
-import pytest
 import yaml
 
 from tests.testbed.fixtures import FilledRegistry
@@ -47,8 +46,8 @@ def names_on(server: OllamaServer) -> set[str]:
 
 
 def shellcheck(script: Path) -> None:
-    if shutil.which("shellcheck") is None:
-        pytest.skip("shellcheck is not installed (apt-get install -y shellcheck)")
+    # scripts/bootstrap installs it; a missing linter must fail, not skip.
+    assert shutil.which("shellcheck"), "shellcheck is not installed: run scripts/bootstrap"
     result = run(["shellcheck", str(script)])
     assert result.returncode == 0, result.stdout
 
