@@ -6,9 +6,11 @@ an exit code; a traceback only with --verbose.
 
 from __future__ import annotations
 
+import importlib
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, NoReturn
 
 import click
 
@@ -45,6 +47,15 @@ def _guarded(opts: GlobalOptions, fn: Callable[[], int]) -> int:
         return exit_codes.FAILED
 
 
+def _dispatch(opts: GlobalOptions, verb: str, *args: Any, **kwargs: Any) -> NoReturn:
+    """Run commands/<verb>.py's run() and exit with its code.
+
+    Imported on use, so `--help` and completion stay fast.
+    """
+    command = importlib.import_module(f"{__package__}.commands.{verb}")
+    sys.exit(_guarded(opts, lambda: int(command.run(*args, **kwargs))))
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--host", envvar=None, help="Ollama server URL (else manifest, else OLLAMA_HOST).")
 @click.option(
@@ -64,9 +75,7 @@ def cli(ctx: click.Context, host: str | None, output: str, verbose: bool, quiet:
 @click.pass_obj
 def validate(opts: GlobalOptions, files: tuple[str, ...]) -> None:
     """Check manifest files; exit 0 when all are valid, 2 otherwise."""
-    from .commands import validate as command
-
-    sys.exit(_guarded(opts, lambda: command.run(list(files), output=opts.output)))
+    _dispatch(opts, "validate", list(files), output=opts.output)
 
 
 def _manifest_arg(fn: Callable[..., None]) -> Callable[..., None]:
@@ -111,25 +120,20 @@ def apply(
     locked: bool,
 ) -> None:
     """Make the server hold exactly what FILE declares."""
-    from .commands import apply as command
-
-    sys.exit(
-        _guarded(
-            opts,
-            lambda: command.run(
-                file,
-                host=opts.host,
-                output=opts.output,
-                quiet=opts.quiet,
-                parallel=parallel,
-                dry_run=dry_run,
-                prune=prune,
-                yes=yes,
-                check_updates=check_updates,
-                stall_timeout=stall_timeout,
-                locked=locked,
-            ),
-        )
+    _dispatch(
+        opts,
+        "apply",
+        file,
+        host=opts.host,
+        output=opts.output,
+        quiet=opts.quiet,
+        parallel=parallel,
+        dry_run=dry_run,
+        prune=prune,
+        yes=yes,
+        check_updates=check_updates,
+        stall_timeout=stall_timeout,
+        locked=locked,
     )
 
 
@@ -143,20 +147,15 @@ def plan(
     opts: GlobalOptions, file: str, exit_code: bool, prune: bool | None, check_updates: bool
 ) -> None:
     """Show what apply would do, and why, without changing anything."""
-    from .commands import plan as command
-
-    sys.exit(
-        _guarded(
-            opts,
-            lambda: command.run(
-                file,
-                host=opts.host,
-                output=opts.output,
-                exit_code=exit_code,
-                prune=prune,
-                check_updates=check_updates,
-            ),
-        )
+    _dispatch(
+        opts,
+        "plan",
+        file,
+        host=opts.host,
+        output=opts.output,
+        exit_code=exit_code,
+        prune=prune,
+        check_updates=check_updates,
     )
 
 
@@ -166,16 +165,7 @@ def plan(
 @click.pass_obj
 def drift(opts: GlobalOptions, file: str, check_updates: bool) -> None:
     """Report how the server differs from FILE; exit 3 on drift (the CI check)."""
-    from .commands import drift as command
-
-    sys.exit(
-        _guarded(
-            opts,
-            lambda: command.run(
-                file, host=opts.host, output=opts.output, check_updates=check_updates
-            ),
-        )
-    )
+    _dispatch(opts, "drift", file, host=opts.host, output=opts.output, check_updates=check_updates)
 
 
 @cli.command()
@@ -183,9 +173,7 @@ def drift(opts: GlobalOptions, file: str, check_updates: bool) -> None:
 @click.pass_obj
 def warm(opts: GlobalOptions, file: str) -> None:
     """Load the manifest's `warm: true` models into memory and report their expiry."""
-    from .commands import warm as command
-
-    sys.exit(_guarded(opts, lambda: command.run(file, host=opts.host, output=opts.output)))
+    _dispatch(opts, "warm", file, host=opts.host, output=opts.output)
 
 
 @cli.command()
@@ -193,9 +181,7 @@ def warm(opts: GlobalOptions, file: str) -> None:
 @click.pass_obj
 def status(opts: GlobalOptions, file: str | None) -> None:
     """List the server's models: size, digest, loaded or not, and (given FILE) in sync or not."""
-    from .commands import status as command
-
-    sys.exit(_guarded(opts, lambda: command.run(file, host=opts.host, output=opts.output)))
+    _dispatch(opts, "status", file, host=opts.host, output=opts.output)
 
 
 @cli.command()
@@ -203,9 +189,7 @@ def status(opts: GlobalOptions, file: str | None) -> None:
 @click.pass_obj
 def lock(opts: GlobalOptions, file: str) -> None:
     """Write <stem>.lock.json: the digest every tag resolves to and a hash of every custom model."""
-    from .commands import lock as command
-
-    sys.exit(_guarded(opts, lambda: command.run(file, output=opts.output)))
+    _dispatch(opts, "lock", file, output=opts.output)
 
 
 @cli.command(name="export")
@@ -232,14 +216,7 @@ def export_(opts: GlobalOptions, output_file: str | None, force: bool) -> None:
     - A model built from a local file exists only on this server: it is written
       commented out, with its weights' sha256, so the manifest stays valid.
     """
-    from .commands import export as command
-
-    sys.exit(
-        _guarded(
-            opts,
-            lambda: command.run(output_file, host=opts.host, force=force, quiet=opts.quiet),
-        )
-    )
+    _dispatch(opts, "export", output_file, host=opts.host, force=force, quiet=opts.quiet)
 
 
 @cli.command()
@@ -248,9 +225,7 @@ def export_(opts: GlobalOptions, output_file: str | None, force: bool) -> None:
 @click.pass_obj
 def init(opts: GlobalOptions, file: str | None, force: bool) -> None:
     """Write a commented starter manifest to FILE (default: models.yaml)."""
-    from .commands import init as command
-
-    sys.exit(_guarded(opts, lambda: command.run(file, force=force, quiet=opts.quiet)))
+    _dispatch(opts, "init", file, force=force, quiet=opts.quiet)
 
 
 def main() -> None:
