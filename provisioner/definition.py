@@ -95,15 +95,20 @@ def _go_unquote(body: str) -> str:
     return "".join(out)
 
 
-def _same_value(want: Any, have: Any) -> bool:
+def same_parameter_value(want: Any, have: Any, *, ordered: bool = False) -> bool:
+    """Whether two parameter values are the same to Ollama.
+
+    Floats compare at float32 precision (how Ollama keeps them). Lists are the
+    stop sequences: by default a set (a new order alone is no reason to
+    re-create); `ordered` for when their order is what is being reproduced.
+    """
     if isinstance(want, bool) or isinstance(have, bool):
         return want is have
     if isinstance(want, (int, float)) and isinstance(have, (int, float)):
-        # Ollama keeps float parameters as float32: compare at that precision.
         return math.isclose(float(want), float(have), rel_tol=1e-6, abs_tol=1e-9)
     if isinstance(want, list) and isinstance(have, list):
-        # stop sequences act as a set: a new order alone is no reason to re-create
-        return sorted(map(str, want)) == sorted(map(str, have))
+        left, right = [str(x) for x in want], [str(x) for x in have]
+        return left == right if ordered else sorted(left) == sorted(right)
     return bool(want == have)
 
 
@@ -230,7 +235,7 @@ def _parameter_differences(
             out.append(f"parameter {key}: server has none, declared {_excerpt(want[key])}")
         elif key not in want:
             out.append(f"parameter {key}: server has {_excerpt(have[key])}, declared none")
-        elif not _same_value(want[key], have[key]):
+        elif not same_parameter_value(want[key], have[key]):
             out.append(
                 f"parameter {key}: server has {_excerpt(have[key])}, declared {_excerpt(want[key])}"
             )

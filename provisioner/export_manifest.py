@@ -47,7 +47,7 @@ from typing import Any, Literal
 from .blobs import show_weights
 from .client import ShowResult, TagEntry
 from .create_spec import CreateSpec
-from .definition import DEFAULT_TEMPLATE, parse_show_parameters
+from .definition import DEFAULT_TEMPLATE, parse_show_parameters, same_parameter_value
 from .errors import ModelfileError
 from .modelfile import DEPRECATED_PARAMETERS, PARAMETER_TYPES, parse_modelfile, to_modelfile
 from .names import DEFAULT_HOST, DEFAULT_NAMESPACE, InvalidName, ModelName, parse_name
@@ -218,16 +218,6 @@ def origin_of(group: Group, show: ShowResult) -> tuple[Origin, str]:
 _LIST, _INT, _FLOAT = PARAMETER_TYPES["stop"], PARAMETER_TYPES["seed"], PARAMETER_TYPES["top_p"]
 
 
-def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, bool) or isinstance(b, bool):
-        return a is b
-    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
-        return math.isclose(float(a), float(b), rel_tol=1e-6, abs_tol=1e-9)
-    if isinstance(a, list) and isinstance(b, list):
-        return [str(x) for x in a] == [str(x) for x in b]
-    return bool(a == b)
-
-
 def _typed(name: str, value: Any) -> Any:
     """The value as a Modelfile types it, or None when a Modelfile cannot say it."""
     kind = PARAMETER_TYPES.get(name)
@@ -261,7 +251,7 @@ def _parameters(show: ShowResult, base: ShowResult | None, reading: Reading) -> 
     inherited = parse_show_parameters(base.parameters) if base else {}
     out: dict[str, Any] = {}
     for name, value in sorted(have.items()):  # /api/show lists them in random order
-        if name in inherited and _same(value, inherited[name]):
+        if name in inherited and same_parameter_value(value, inherited[name], ordered=True):
             continue
         typed = _typed(name, value)
         if typed is None:

@@ -10,6 +10,7 @@ from provisioner.blobs import LocalState, LocalWeights, build_key
 from provisioner.client import ShowResult
 from provisioner.create_spec import CreateSpec
 from provisioner.definition import definition_differences, parse_show_parameters
+from tests.show_text import show_parameters
 
 BLOBS = "/srv/models/blobs"
 TINY = "sha256:" + "9a2a38140b4780a2166e0aaaa377f4de3611446ddc221e22b5dedb01deef8add"
@@ -52,16 +53,6 @@ def show(
     return ShowResult(**fields)
 
 
-def params(**values: Any) -> str:
-    """/api/show's parameters text: `%-30s %#v`, one line per stop entry."""
-    lines = []
-    for key, value in values.items():
-        for item in value if isinstance(value, list) else [value]:
-            shown = f'"{item}"' if isinstance(item, str) else str(item).lower()
-            lines.append(f"{key:<30} {shown}")
-    return "\n".join(lines)
-
-
 def local(*weights: LocalWeights, builds: dict[str, str] | None = None) -> LocalState:
     return LocalState({w.path: w for w in weights}, builds or {})
 
@@ -73,7 +64,7 @@ ADAPTER_FILE = LocalWeights(LORA_PATH, {"lora.gguf": LORA}, chat_template=False)
 # The base of the FROM-a-model cases, and a kid built from it, as v0.11.4 shows them.
 BASE = show(
     system="base system",
-    parameters=params(temperature=0.5),
+    parameters=show_parameters(temperature=0.5),
     license="MIT-ish",
     parent=f"{BLOBS}/sha256-{TINY[7:]}",
 )
@@ -82,7 +73,7 @@ KID_SPEC = CreateSpec(
 )
 KID = show(
     system="base system",
-    parameters=params(stop=["a", "b c"], temperature=0.5, top_k=7),
+    parameters=show_parameters(stop=["a", "b c"], temperature=0.5, top_k=7),
     license="MIT-ish\nsecond",
     parent="base:latest",
 )
@@ -210,7 +201,7 @@ def test_a_plain_gguf_gives_no_template_and_no_parameters() -> None:
     assert diff(spec, templated, local=local(PLAIN_GGUF)) == (
         "template differs: server has '<|user|>{{ .Prompt }}', declared '{{ .Prompt }}'",
     )
-    tuned = dataclasses.replace(have, parameters=params(num_ctx=256))
+    tuned = dataclasses.replace(have, parameters=show_parameters(num_ctx=256))
     assert diff(spec, tuned, local=local(PLAIN_GGUF)) == (
         "parameter num_ctx: server has 256, declared none",
     )
@@ -218,7 +209,7 @@ def test_a_plain_gguf_gives_no_template_and_no_parameters() -> None:
 
 def test_a_gguf_chat_template_is_ollamas_to_read_not_compared() -> None:
     spec = CreateSpec(from_=GGUF_PATH, from_is_path=True)
-    have = show(template="{{ .System }}...", parameters=params(stop=["<|im_end|>"]))
+    have = show(template="{{ .System }}...", parameters=show_parameters(stop=["<|im_end|>"]))
     assert diff(spec, have, local=local(CHAT_GGUF)) == ()
     assert diff(spec, dataclasses.replace(have, system="x"), local=local(CHAT_GGUF)) == (
         "system prompt differs: server has 'x', declared none",

@@ -19,6 +19,7 @@ from provisioner.export_manifest import (
 from provisioner.export_render import render
 from provisioner.manifest import Manifest, load_manifest
 from provisioner.names import parse_name
+from tests.show_text import show_parameters
 
 BLOBS = "/srv/ollama/models/blobs"
 W1, W2, W3 = "1" * 64, "2" * 64, "3" * 64
@@ -48,15 +49,6 @@ def show(
     )
     fields.update(kw)
     return ShowResult(**fields)
-
-
-def params(**values: Any) -> str:
-    lines = []
-    for key, value in values.items():
-        for item in value if isinstance(value, list) else [value]:
-            shown = f'"{item}"' if isinstance(item, str) else str(item)
-            lines.append(f"{key:<30} {shown}")
-    return "\n".join(lines)
 
 
 def tags(*entries: tuple[str, str]) -> list[TagEntry]:
@@ -195,14 +187,14 @@ def test_a_custom_model_pushed_to_its_own_registry_is_a_registry_model() -> None
 def test_a_custom_model_keeps_only_what_differs_from_its_base(tmp_path: Path) -> None:
     base = show(
         system="base prompt",
-        parameters=params(temperature=0.8, stop=["<a>"]),
+        parameters=show_parameters(temperature=0.8, stop=["<a>"]),
         license="BASE LICENSE",
         messages=({"role": "user", "content": "hi"},),
     )
     custom = show(
         parent="base:latest",
         system="be brief",
-        parameters=params(temperature=0.3, stop=["<a>"], num_ctx=128),
+        parameters=show_parameters(temperature=0.3, stop=["<a>"], num_ctx=128),
         license="BASE LICENSE\nMIT",
         messages=({"role": "user", "content": "hi"},),
     )
@@ -222,7 +214,9 @@ def test_a_custom_model_keeps_only_what_differs_from_its_base(tmp_path: Path) ->
 
 def test_what_a_create_cannot_undo_is_noted() -> None:
     base = show(
-        system="base", parameters=params(seed=1), messages=({"role": "user", "content": "x"},)
+        system="base",
+        parameters=show_parameters(seed=1),
+        messages=({"role": "user", "content": "x"},),
     )
     custom = show(parent="base:latest")
     export = export_of([("base:latest", "b"), ("custom:latest", "c")], {"b": base, "c": custom})
@@ -316,7 +310,9 @@ def test_awkward_text_survives_the_round_trip(tmp_path: Path) -> None:
     shows = {
         "b": show(),
         "c": show(parent="base:latest", system=system),
-        "d": show(parent="base:latest", template=template, parameters=params(stop=["a b", "#"])),
+        "d": show(
+            parent="base:latest", template=template, parameters=show_parameters(stop=["a b", "#"])
+        ),
     }
     export = export_of([("base:latest", "b"), ("c:latest", "c"), ("d:latest", "d")], shows)
     text, manifest = written(export, tmp_path)
