@@ -27,3 +27,8 @@ integration:
 test: bootstrap
 	$(MAKE) --no-print-directory lint
 	$(PY) -m pytest -q --durations=15 tests
+
+bench: bootstrap
+	$(PY) benchmarks/bench_manifest.py
+	$(PY) -m benchmarks.bench_noop_apply
+	$(PY) -m benchmarks.bench_blobs
