@@ -96,3 +96,41 @@ def test_ctrl_c_exits_130_and_a_rerun_converges(
     rerun = run_cli("--host", ollama.url, "apply", str(manifest))
     assert rerun.code == 0, rerun.out + rerun.err
     assert large_model in httpx.get(ollama.url + "/api/tags").text
+
+
+def test_a_412_from_the_registry_names_both_versions(
+    ollama: OllamaServer, registry: FilledRegistry, tmp_path: Path
+) -> None:
+    # A proxy in front of the real registry answers the manifest request with 412,
+    # as ollama.com does for a model that needs a newer Ollama.
+    upstream = FaultProxy(f"http://{registry.host}").start()
+    try:
+        upstream.fail("/v2/library/tiny/manifests/latest", 412)
+        name = f"127.0.0.1:{upstream.port}/library/tiny:latest"
+        result = run_cli("--host", ollama.url, "apply", str(_manifest(tmp_path, name)))
+    finally:
+        upstream.stop()
+    assert result.code == 1
+    line = next(x for x in result.out.splitlines() if "FAILED" in x)
+    assert line.startswith(f"  FAILED pull {name}: pull model manifest: 412")
+    assert line.endswith("(server runs Ollama 0.11.4); upgrade the server")
+    assert upstream.faults.seen["/v2/library/tiny/manifests/latest"] == 1  # 4xx: no retry
+
+
+def test_requires_newer_than_the_server_fails_before_create(
+    any_ollama: OllamaServer, registry: FilledRegistry, tmp_path: Path
+) -> None:
+    base = registry.name("library/tiny")
+    path = tmp_path / "models.yaml"
+    path.write_text(
+        f"version: 1\nmodels:\n  - name: {base}\n    insecure: true\n"
+        f"  - name: future\n    modelfile: |\n      FROM {base}\n      REQUIRES 99.1.0\n"
+    )
+    result = run_cli("--host", any_ollama.url, "apply", str(path))
+    assert result.code == 1
+    assert (
+        f"FAILED create future:latest: requires Ollama 99.1.0 but the server runs "
+        f"{any_ollama.version}; upgrade the server" in result.out
+    )
+    time.sleep(0.2)
+    assert "/api/create" not in [p for _, _, p in any_ollama.requests()]
