@@ -19,13 +19,13 @@ import json
 import os
 import re
 import struct
-import tempfile
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from .atomic import write_atomically
 from .client import Client, Progress, ProgressCallback, ShowResult
 from .create_spec import CreateSpec
 from .errors import ProvisionError, ServerError
@@ -167,11 +167,8 @@ class HashCache:
 
     def _save(self) -> None:
         """Write atomically (callers hold the lock): a crash never leaves half a file."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".hashes-")
-        with os.fdopen(fd, "w") as f:
-            json.dump({"version": CACHE_VERSION, "files": self._files, "builds": self._builds}, f)
-        os.replace(tmp, self.path)
+        body = {"version": CACHE_VERSION, "files": self._files, "builds": self._builds}
+        write_atomically(self.path, json.dumps(body))
 
 
 def sha256_file(path: Path, on_progress: ProgressCallback | None = None) -> str:

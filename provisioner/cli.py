@@ -45,6 +45,20 @@ def _guarded(opts: GlobalOptions, fn: Callable[[], int]) -> int:
             raise
         click.echo(f"error: {e}", err=True)
         return exit_codes.FAILED
+    except OSError as e:  # a file we were told to read or write
+        if opts.verbose:
+            raise
+        where = f" {e.filename}" if e.filename else ""
+        click.echo(f"error:{where}: {e.strerror or e}", err=True)
+        return exit_codes.FAILED
+    except Exception as e:  # a bug of ours: still one line, the traceback on request
+        if opts.verbose:
+            raise
+        click.echo(
+            f"error: unexpected {type(e).__name__}: {e} (rerun with --verbose and report it)",
+            err=True,
+        )
+        return exit_codes.FAILED
 
 
 def _dispatch(opts: GlobalOptions, verb: str, *args: Any, **kwargs: Any) -> NoReturn:

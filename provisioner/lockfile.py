@@ -13,12 +13,11 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .atomic import write_atomically
 from .blobs import HashCache, weight_files
 from .create_spec import CreateSpec
 from .errors import LockError
@@ -86,11 +85,7 @@ def write_lock(manifest: Manifest, cache: HashCache | None = None) -> Path:
         "registry": dict(sorted(registry.items())),
         "custom": dict(sorted(custom.items())),
     }
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
-    with os.fdopen(fd, "w") as f:
-        json.dump(body, f, indent=2)
-        f.write("\n")
-    os.replace(tmp, path)
+    write_atomically(path, json.dumps(body, indent=2) + "\n")
     return path
 
 
