@@ -75,7 +75,7 @@ def _dispatch(opts: GlobalOptions, verb: str, *args: Any, **kwargs: Any) -> NoRe
 @click.option(
     "--output", "-o", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
-@click.option("--verbose", "-v", is_flag=True, help="Show tracebacks and request details.")
+@click.option("--verbose", "-v", is_flag=True, help="Show the traceback behind an error.")
 @click.option("--quiet", "-q", is_flag=True, help="Only errors and the final summary.")
 @click.version_option(package_name="ollama-provision")
 @click.pass_context

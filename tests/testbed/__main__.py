@@ -54,9 +54,11 @@ def _load_state() -> dict[str, object] | None:
 def build() -> None:
     for version in VERSIONS:
         binary = ensure_ollama(version)
+        # With no server to ask, `ollama --version` prints "client version is X".
         out = subprocess.run([str(binary), "--version"], capture_output=True, text=True)
-        reported = out.stdout.strip().splitlines()[-1] if out.stdout.strip() else out.stderr.strip()
-        print(f"ollama v{version}: {binary} ({reported.splitlines()[-1]})")
+        text = out.stdout + out.stderr
+        reported = text.rsplit("version is", 1)[-1].strip() if "version is" in text else text
+        print(f"ollama v{version}: {binary} (reports version {reported})")
 
 
 def up() -> dict[str, object]:
