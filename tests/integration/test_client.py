@@ -39,7 +39,7 @@ def test_pull_streams_progress_and_lists_the_model(
     assert len(tags[0].digest) == 64 and tags[0].size > 100_000
     statuses = [e.status for e in events]
     assert statuses[0] == "pulling manifest" and statuses[-1] == "success"
-    # v0.32.15 may finish a tiny blob before its first progress line.
+    # Newer builds may finish a tiny blob before their first progress line.
     if any_ollama.version == "0.11.4":
         assert any(e.total and e.completed == e.total for e in events)
 

@@ -3,9 +3,11 @@
 - Parity: every Modelfile below is applied by this tool (one apply, all of
   them) and created by the same build's own `ollama create -f`; both models
   must have the same digest in /api/tags (the hash of the manifest Ollama
-  wrote). v0.11.4 runs all of them. v0.32.15, built from the Go module proxy
-  without its native payload, cannot create from a GGUF file (it needs
-  llama-quantize for that), so it runs those whose FROM is a model.
+  wrote). v0.11.4 runs all of them. The newest build (v0.34.4), built from the Go
+  module proxy without its native payload, creates from GGUF files too, but
+  refuses LoRA adapters ("LoRA adapters are no longer supported") and
+  create-time quantization of a GGUF: there those cases must fail the same
+  way for this tool and for the CLI.
 - Re-applying unchanged custom models sends no create and no blob request,
   and hashes nothing again (every local file is a hash-cache hit).
 - Each single-field change of a declaration is one `definition-changed`
@@ -170,6 +172,11 @@ def drift(server: OllamaServer, cache: Path, manifest: Path) -> tuple[int, list[
     return result.code, found
 
 
+def adapters_supported(server: OllamaServer) -> bool:
+    """v0.34.4 answers 400 "LoRA adapters are no longer supported" (seen on the real server)."""
+    return tuple(int(x) for x in server.version.split(".")) < (0, 34, 0)
+
+
 # ---- parity and idempotence ----------------------------------------------------------------
 
 
@@ -178,7 +185,10 @@ def test_same_digest_as_ollama_create_and_reapply_does_nothing(
 ) -> None:
     server, cache = any_ollama, tmp_path / "cache"
     pinned = server.version == PINNED
-    cases = [c for c in CASES if pinned or not c.gguf]
+    adapters = adapters_supported(server)
+    cases = [
+        c for c in CASES if (adapters or "ADAPTER" not in c.text) and (pinned or not c.quantize)
+    ]
     base = registry.name("library/tiny")
     folder = tmp_path / "modelfiles"
     local_files(folder)
@@ -198,7 +208,7 @@ def test_same_digest_as_ollama_create_and_reapply_does_nothing(
     # HEAD first, POST only what the server lacks, each file once. tiny.gguf is not
     # sent: it is the registry model's own layer, on the server since the base pull.
     uploads = {p for m, p in made if m == "POST" and p.startswith("/api/blobs/")}
-    sent = ["f16.gguf", "lora.gguf"] if pinned else ["lora.gguf"]
+    sent = (["f16.gguf"] if pinned else []) + (["lora.gguf"] if adapters else [])
     assert uploads == {f"/api/blobs/{sha256_file(folder / f)}" for f in sent}
     assert len([p for m, p in made if m == "POST" and p.startswith("/api/blobs/")]) == len(sent)
 
@@ -248,7 +258,9 @@ def test_same_digest_as_ollama_create_and_reapply_does_nothing(
     with Client(server.url) as client:
         state = observe_server(client, load_manifest(manifest), hash_cache=hashes)
     assert make_plan(load_manifest(manifest), state).actions == ()
-    local_paths = {"tiny.gguf", "f16.gguf", "lora.gguf"} if pinned else {"lora.gguf"}
+    local_paths = (
+        {"tiny.gguf"} | ({"f16.gguf"} if pinned else set()) | ({"lora.gguf"} if adapters else set())
+    )
     assert {Path(p).name for p in state.local.weights} == local_paths
     assert (hashes.hits, hashes.misses) == (len(local_paths), 0)
     print(
@@ -463,3 +475,47 @@ def test_unreadable_local_weights_fail_that_model_only(
     assert len(failed) == 1 and "folder" in failed[0], result.out + result.err
     assert "Traceback" not in result.err
     assert sorted(tags(ollama)) == ["fine:latest"]
+
+
+def test_a_server_without_adapter_support_fails_that_model_like_the_cli(
+    newest_ollama: OllamaServer, registry: FilledRegistry, tmp_path: Path
+) -> None:
+    assert not adapters_supported(newest_ollama)
+    folder = tmp_path / "modelfiles"
+    local_files(folder)
+    base = registry.name("library/tiny")
+    path = folder / "adapter.Modelfile"
+    path.write_text(f"FROM {base}\nADAPTER ./lora.gguf\n")
+    manifest = tmp_path / "models.yaml"
+    manifest.write_text(
+        "version: 1\nmodels:\n"
+        + manifest_entry("with-lora", path, None)
+        + f"  - name: plain\n    from: {base}\n    system: plain\n"
+    )
+    result = cli(newest_ollama, tmp_path / "cache", "apply", str(manifest))
+    assert result.code == 1
+    assert "FAILED create with-lora:latest: LoRA adapters are no longer supported" in result.out
+    assert "ok     create plain:latest" in result.out
+    reference = newest_ollama.cli("create", "ref-lora", "-f", str(path), check=False)
+    assert "LoRA adapters are no longer supported" in reference
+    assert "with-lora:latest" not in tags(newest_ollama)
+
+
+def test_a_server_without_gguf_quantize_fails_that_model_like_the_cli(
+    newest_ollama: OllamaServer, tmp_path: Path
+) -> None:
+    folder = tmp_path / "modelfiles"
+    local_files(folder)
+    path = folder / "f16.Modelfile"
+    path.write_text("FROM ./f16.gguf\n")
+    manifest = tmp_path / "models.yaml"
+    manifest.write_text("version: 1\nmodels:\n" + manifest_entry("q", path, "q8_0"))
+    result = cli(newest_ollama, tmp_path / "cache", "apply", str(manifest))
+    assert result.code == 1
+    refusal = "create-time quantization is only supported for safetensors imports"
+    assert f"FAILED create q:latest: {refusal}" in result.out
+    reference = newest_ollama.cli(
+        "create", "ref-q", "-f", str(path), "--quantize", "q8_0", check=False
+    )
+    assert refusal in reference
+    assert tags(newest_ollama) == {}

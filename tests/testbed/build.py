@@ -2,8 +2,11 @@
 
 v0.11.4 is the pinned server: its module builds a CPU-capable server with cgo.
 NEWEST is the newest release that compiles from the module proxy with no
-native steps beyond cgo; it manages models but cannot run them (its inference
-needs a cmake-built payload), so only model-management tests use it.
+native steps beyond cgo. It pulls, creates (also from a GGUF), copies and
+deletes, but cannot run a model (its llama-server payload is built by cmake),
+so only model-management tests use it. Checked on 2026-11-25: v0.34.4 is the
+newest tag the proxy serves (v0.34.5, v0.35.0 and later do not exist there)
+and builds with one `go install`; v0.32.15 built the same way.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import sys
 from pathlib import Path
 
 PINNED = "0.11.4"
-NEWEST = "0.32.15"
+NEWEST = "0.34.4"
 VERSIONS = (PINNED, NEWEST)
 
 

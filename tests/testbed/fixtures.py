@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from .build import PINNED, VERSIONS
+from .build import NEWEST, PINNED, VERSIONS
 from .ollama_server import OllamaServer, start_server
 from .registry import Registry, start_registry
 from .seed import CATALOG, SeedModel, fill_registry, push_model
@@ -77,6 +77,12 @@ def _fresh(request: pytest.FixtureRequest, tmp_path: Path, version: str) -> Iter
 @pytest.fixture
 def ollama(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[OllamaServer]:
     yield from _fresh(request, tmp_path, PINNED)
+
+
+@pytest.fixture
+def newest_ollama(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[OllamaServer]:
+    """A fresh server of the newest build, for what only it does differently."""
+    yield from _fresh(request, tmp_path, NEWEST)
 
 
 @pytest.fixture(params=VERSIONS, ids=[f"ollama-{v}" for v in VERSIONS])
