@@ -94,16 +94,6 @@ def _concurrently(jobs: Mapping[Key, Callable[[], T]], parallel: int) -> dict[Ke
         return {key: future.result() for key, future in futures.items()}
 
 
-def custom_base(spec: ModelSpec) -> ModelName | None:
-    """The model a custom model is built FROM (None for a local file)."""
-    if spec.kind != "custom" or spec.create is None or spec.create.from_is_path:
-        return None
-    try:
-        return parse_name(spec.create.from_)
-    except InvalidName:
-        return None
-
-
 def _local_state(
     present: list[tuple[ModelSpec, ServerModel | None]], cache: HashCache | None
 ) -> LocalState:
@@ -160,7 +150,7 @@ def observe_server(
         if needs_show(spec, model)
     }
     for spec, model in present:  # a custom model inherits from its base: compare with it
-        base_name = custom_base(spec) if model is not None else None
+        base_name = spec.base if model is not None else None
         base = state.find(base_name) if base_name is not None else None
         if base is not None:
             show_jobs.setdefault(base.name.key, show_job(base.name.display))

@@ -18,7 +18,7 @@ from .create_spec import CreateSpec
 from .definition import definition_differences
 from .errors import ServerError
 from .manifest import Manifest, ModelSpec
-from .names import InvalidName, ModelName, parse_name
+from .names import ModelName
 from .observe import Key, ServerModel, ServerState, pin_matches
 from .registry import RemoteManifest
 
@@ -151,18 +151,9 @@ def _plan_registry(b: _Builder, spec: ModelSpec, have: ServerModel | None) -> No
     )
 
 
-def _base_of(spec: ModelSpec) -> ModelName | None:
-    if spec.create is None or spec.create.from_is_path:
-        return None
-    try:
-        return parse_name(spec.create.from_)
-    except InvalidName:
-        return None
-
-
 def _plan_custom(b: _Builder, spec: ModelSpec, have: ServerModel | None) -> None:
     assert spec.create is not None
-    base = _base_of(spec)
+    base = spec.base
     deps = (base,) if base is not None else ()
     if have is None:
         drift = Drift("missing", spec.name, expected="present", actual="absent")
@@ -228,7 +219,7 @@ def _implicit_bases(manifest: Manifest, b: _Builder) -> set[Key]:
     declared = {s.name.key for s in manifest.models if s.kind != "absent"}
     bases: set[Key] = set()
     for spec in manifest.models:
-        base = _base_of(spec)
+        base = spec.base
         if base is None or spec.kind == "absent":
             continue
         bases.add(base.key)

@@ -19,6 +19,9 @@ A, B = "a" * 64, "b" * 64
 
 
 def spec(name: str, kind: str = "registry", **kw: Any) -> ModelSpec:
+    create = kw.get("create")
+    if create is not None and not create.from_is_path:  # as the loader sets it
+        kw.setdefault("base", parse_name(create.from_))
     return ModelSpec(name=parse_name(name), kind=kind, position=HERE, **kw)  # type: ignore[arg-type]
 
 
