@@ -34,12 +34,13 @@ class ProgressView(Protocol):
     def close(self) -> None: ...
 
 
-def _size(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1000 or unit == "GB":
+def human_size(n: float) -> str:
+    """Bytes in decimal units, as Ollama's CLI shows them (472.5 KB, 1.2 GB)."""
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if n < 1000 or unit == "TB":
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1000
-    return f"{n:.1f} GB"
+    return f"{n:.1f} TB"
 
 
 class _Totals:
@@ -84,7 +85,7 @@ class PlainProgress:
             self._last[event.model] = (stage, now)
             line = f"  {event.model}: {event.status}"
             if total:
-                line += f" {100 * done / total:.0f}% ({_size(done)}/{_size(total)})"
+                line += f" {100 * done / total:.0f}% ({human_size(done)}/{human_size(total)})"
             print(line, file=self._stream, flush=True)
 
     def log(self, line: str) -> None:

@@ -15,16 +15,8 @@ from ..manifest import load_manifest
 from ..names import parse_name
 from ..observe import observe_server
 from ..plan import Plan, make_plan
+from ..progress import human_size
 from ..report import document
-
-
-def _size(n: int) -> str:
-    value = float(n)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if value < 1000 or unit == "TB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{value:.1f} TB"
 
 
 def _sync_of(plan: Plan | None, name: str) -> tuple[bool | None, bool | None, str]:
@@ -101,7 +93,7 @@ def run(file: str | None, *, host: str | None, output: str) -> int:
             where = "gpu" if row["size_vram"] else "cpu"
             memory = f"{where}, until {str(row['expires_at'])[:19]}"
         line = (
-            f"{row['model']:<44} {_size(row['size']):>9} {row['digest'][:12]:<12} "
+            f"{row['model']:<44} {human_size(row['size']):>9} {row['digest'][:12]:<12} "
             f"{str(row['modified_at'])[:19]:<19} {memory:<28}"
         )
         click.echo(line + (f" {label}" if plan else ""))

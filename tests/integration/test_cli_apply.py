@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from tests.integration.cli_runner import run_cli
@@ -15,7 +14,7 @@ MUTATING = {"/api/pull", "/api/create", "/api/copy", "/api/delete", "/api/blobs"
 
 
 def _mutations(server: OllamaServer) -> list[str]:
-    return [path for _, method, path in server.requests() if method != "GET" and path in MUTATING]
+    return [p for _, m, p in server.settled_requests() if m != "GET" and p in MUTATING]
 
 
 def _env(server: OllamaServer, registry: FilledRegistry) -> dict[str, str]:
@@ -33,26 +32,14 @@ def test_demo_manifest_converges_then_is_a_no_op(
     pulls = _mutations(any_ollama)
     assert pulls == ["/api/pull"] * 3
 
-    before = len(settled_requests(any_ollama))
+    before = len(any_ollama.settled_requests())
     second = run_cli("apply", str(EXAMPLES / "demo.yaml"), env=env)
     assert second.code == 0, second.err
     assert "in sync: 3 model(s)" in second.out
-    assert settled_requests(any_ollama)[before:] == [
+    assert any_ollama.settled_requests()[before:] == [
         (200, "GET", "/api/version"),
         (200, "GET", "/api/tags"),
     ]
-
-
-def settled_requests(server: OllamaServer) -> list[tuple[int, str, str]]:
-    """The server's request log once it stops growing (Gin logs after answering)."""
-    seen = server.requests()
-    for _ in range(20):
-        time.sleep(0.1)
-        now = server.requests()
-        if now == seen:
-            return now
-        seen = now
-    return seen
 
 
 def _manifest(tmp_path: Path, *names: str) -> Path:

@@ -139,14 +139,8 @@ def cli(server: OllamaServer, cache: Path, *args: str) -> Run:
     return run_cli("--host", server.url, *args, env={"OLLAMA_PROVISION_CACHE": str(cache)})
 
 
-def tags(server: OllamaServer) -> dict[str, str]:
-    models = httpx.get(server.url + "/api/tags").json()["models"] or []
-    return {m["name"]: m["digest"] for m in models}
-
-
 def requests_since(server: OllamaServer, start: int) -> list[tuple[str, str]]:
-    time.sleep(0.2)  # Gin logs a request just after answering it
-    return [(method, path) for _, method, path in server.requests()[start:]]
+    return [(method, path) for _, method, path in server.settled_requests()[start:]]
 
 
 def writes(requests: list[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -219,7 +213,7 @@ def test_same_digest_as_ollama_create_and_reapply_does_nothing(
         path.write_bytes(text.replace(BASE, base).encode())
         args = ["--quantize", case.quantize] if case.quantize else []
         server.cli("create", f"r-{case.name}", "-f", str(path), *args)
-    digests = tags(server)
+    digests = server.tags()
     table = {c.name: (digests[f"p-{c.name}:latest"], digests[f"r-{c.name}:latest"]) for c in cases}
     print(f"\nparity on {server.version}:")
     for name, (ours, theirs) in table.items():
@@ -474,7 +468,7 @@ def test_unreadable_local_weights_fail_that_model_only(
     failed = [line for line in result.out.splitlines() if "no weights found" in line]
     assert len(failed) == 1 and "folder" in failed[0], result.out + result.err
     assert "Traceback" not in result.err
-    assert sorted(tags(ollama)) == ["fine:latest"]
+    assert sorted(ollama.tags()) == ["fine:latest"]
 
 
 def test_a_server_without_adapter_support_fails_that_model_like_the_cli(
@@ -498,7 +492,7 @@ def test_a_server_without_adapter_support_fails_that_model_like_the_cli(
     assert "ok     create plain:latest" in result.out
     reference = newest_ollama.cli("create", "ref-lora", "-f", str(path), check=False)
     assert "LoRA adapters are no longer supported" in reference
-    assert "with-lora:latest" not in tags(newest_ollama)
+    assert "with-lora:latest" not in newest_ollama.tags()
 
 
 def test_a_server_without_gguf_quantize_fails_that_model_like_the_cli(
@@ -518,4 +512,4 @@ def test_a_server_without_gguf_quantize_fails_that_model_like_the_cli(
         "create", "ref-q", "-f", str(path), "--quantize", "q8_0", check=False
     )
     assert refusal in reference
-    assert tags(newest_ollama) == {}
+    assert newest_ollama.tags() == {}

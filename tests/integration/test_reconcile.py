@@ -27,14 +27,8 @@ def cli(server: OllamaServer, *args: str) -> Run:
     return run_cli("--host", server.url, *args)
 
 
-def tags(server: OllamaServer) -> dict[str, str]:
-    models = httpx.get(server.url + "/api/tags").json()["models"] or []
-    return {m["name"]: m["digest"] for m in models}
-
-
 def mutations(server: OllamaServer) -> list[str]:
-    time.sleep(0.2)  # Gin logs a request just after answering it
-    return [p for _, m, p in server.requests() if m != "GET" and p in MUTATING]
+    return [p for _, m, p in server.settled_requests() if m != "GET" and p in MUTATING]
 
 
 def drift_kinds(server: OllamaServer, manifest: Path, *extra: str) -> tuple[int, list[str]]:
@@ -49,7 +43,7 @@ def test_tag_moved_upstream_is_outdated_and_apply_pulls_it(
     name = registry.push("library/moving", "stable", seed=10)
     manifest = write(tmp_path, f"version: 1\nmodels:\n  - name: {name}\n    insecure: true\n")
     assert cli(any_ollama, "apply", str(manifest)).code == 0
-    before = tags(any_ollama)[name]
+    before = any_ollama.tags()[name]
 
     registry.push("library/moving", "stable", seed=11)  # a new digest under the same tag
     assert drift_kinds(any_ollama, manifest) == (0, [])  # if-missing: updates only when asked
@@ -57,7 +51,7 @@ def test_tag_moved_upstream_is_outdated_and_apply_pulls_it(
     assert (code, found) == (3, [f"outdated {name}"])
     fixed = cli(any_ollama, "apply", "--check-updates", str(manifest))
     assert fixed.code == 0, fixed.out + fixed.err
-    assert tags(any_ollama)[name] != before
+    assert any_ollama.tags()[name] != before
     assert drift_kinds(any_ollama, manifest, "--check-updates") == (0, [])
 
 
@@ -120,11 +114,11 @@ def test_alias_repointed_by_hand_is_copied_back(
         f"  - name: {v2}\n    insecure: true\n",
     )
     assert cli(any_ollama, "apply", str(manifest)).code == 0
-    assert tags(any_ollama)["fast:latest"] == tags(any_ollama)[tiny]
+    assert any_ollama.tags()["fast:latest"] == any_ollama.tags()[tiny]
     any_ollama.cli("cp", v2, "fast")
     assert drift_kinds(any_ollama, manifest) == (3, ["alias-stale fast:latest"])
     assert cli(any_ollama, "apply", str(manifest)).code == 0
-    assert tags(any_ollama)["fast:latest"] == tags(any_ollama)[tiny]
+    assert any_ollama.tags()["fast:latest"] == any_ollama.tags()[tiny]
 
 
 def test_undeclared_model_is_pruned_only_with_yes(
@@ -143,9 +137,9 @@ def test_undeclared_model_is_pruned_only_with_yes(
     refused = cli(any_ollama, "apply", str(manifest))  # stdin is not a terminal here
     assert refused.code == 2
     assert "rerun with --yes" in refused.err
-    assert embed in tags(any_ollama)
+    assert embed in any_ollama.tags()
     assert cli(any_ollama, "apply", "--yes", str(manifest)).code == 0
-    assert sorted(tags(any_ollama)) == sorted([tiny, "keep-me:latest"])
+    assert sorted(any_ollama.tags()) == sorted([tiny, "keep-me:latest"])
 
 
 def test_dry_run_sends_no_mutating_request(
@@ -155,7 +149,7 @@ def test_dry_run_sends_no_mutating_request(
     manifest = write(tmp_path, f"version: 1\nmodels:\n  - name: {tiny}\n    insecure: true\n")
     result = cli(any_ollama, "apply", "--dry-run", str(manifest))
     assert result.code == 0 and "+ pull" in result.out
-    assert mutations(any_ollama) == [] and tags(any_ollama) == {}
+    assert mutations(any_ollama) == [] and any_ollama.tags() == {}
 
 
 def test_warm_models_are_loaded_with_their_expiry(
@@ -192,7 +186,7 @@ def test_killed_mid_pull_then_rerun_completes_and_touches_nothing_else(
     tiny = registry.name("library/tiny")
     ollama.cli("pull", "--insecure", tiny)
     ollama.cli("cp", tiny, "bystander")
-    before = tags(ollama)
+    before = ollama.tags()
     manifest = write(
         tmp_path, f"version: 1\nmodels:\n  - name: {large_model}\n    insecure: true\n"
     )
@@ -219,7 +213,7 @@ def test_killed_mid_pull_then_rerun_completes_and_touches_nothing_else(
     try:
         rerun = cli(restarted, "apply", str(manifest))
         assert rerun.code == 0, rerun.out + rerun.err
-        after = tags(restarted)
+        after = restarted.tags()
         assert large_model in after
         assert {k: v for k, v in after.items() if k != large_model} == before
     finally:

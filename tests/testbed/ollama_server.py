@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import httpx
 
 from .build import ensure_ollama
 from .ports import free_port, wait_until_up
@@ -87,6 +90,22 @@ class OllamaServer:
                 method, _, path = fields[-1].partition(" ")
                 found.append((int(fields[1]), method, path.strip().strip('"')))
         return found
+
+    def settled_requests(self) -> list[tuple[int, str, str]]:
+        """requests(), once the log stops growing (Gin logs just after answering)."""
+        seen = self.requests()
+        for _ in range(20):
+            time.sleep(0.1)
+            now = self.requests()
+            if now == seen:
+                return now
+            seen = now
+        return seen
+
+    def tags(self) -> dict[str, str]:
+        """{name: digest} of every model, as GET /api/tags lists them."""
+        models = httpx.get(self.url + "/api/tags", timeout=30).json()["models"] or []
+        return {m["name"]: m["digest"] for m in models}
 
     def log_tail(self, lines: int = 80) -> str:
         if not self.log_path.exists():
