@@ -16,18 +16,15 @@ from pathlib import Path
 
 from .apply import ApplyOptions, Result, apply_plan
 from .client import Client, ProgressCallback
+from .connect import connect
 from .errors import ProvisionError
-from .hosts import resolve_host
 from .manifest import Manifest, load_manifest
 from .observe import observe_server
 from .plan import Drift, Plan, make_plan
 
 
 def _client(manifest: Manifest, host: str | None) -> Client:
-    target = resolve_host(host, manifest.server.host)
-    return Client(
-        target.url, headers=manifest.server.headers, timeout=manifest.server.timeout or 30.0
-    )
+    return connect(manifest, host)[0]
 
 
 def load(path: str | Path) -> Manifest:

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 
 import click
 
-from ..client import Client, RetryPolicy
-from ..hosts import ResolvedHost, resolve_host
+from ..client import Client
+from ..connect import connect
+from ..hosts import ResolvedHost
 from ..manifest import Manifest, load_manifest
 from ..observe import ServerState, observe_server
 from ..plan import Plan, make_plan
@@ -24,19 +25,12 @@ def open_session(
     file: str, host: str | None, *, text: bool, stall_timeout: float = 120.0
 ) -> Session:
     manifest = load_manifest(file)
-    target = resolve_host(host, manifest.server.host)
+    client, target = connect(manifest, host, stall_timeout=stall_timeout)
     if text:
         for warning in manifest.warnings:
             click.echo(f"warning: {warning}", err=True)
         if target.note:
             click.echo(f"note: {target.note}", err=True)
-    client = Client(
-        target.url,
-        headers=manifest.server.headers,
-        timeout=manifest.server.timeout or 30.0,
-        retry=RetryPolicy(),
-        stall_timeout=stall_timeout,
-    )
     return Session(manifest, target, client)
 
 

@@ -9,8 +9,7 @@ from typing import Any
 import click
 
 from .. import exit_codes
-from ..client import Client
-from ..hosts import resolve_host
+from ..connect import connect
 from ..manifest import load_manifest
 from ..names import parse_name
 from ..observe import observe_server
@@ -37,9 +36,8 @@ def _sync_of(plan: Plan | None, name: str) -> tuple[bool | None, bool | None, st
 
 def run(file: str | None, *, host: str | None, output: str) -> int:
     manifest = load_manifest(file) if file else None
-    target = resolve_host(host, manifest.server.host if manifest else None)
-    headers = manifest.server.headers if manifest else {}
-    with Client(target.url, headers=headers) as client:
+    client, target = connect(manifest, host)
+    with client:
         state = observe_server(client, manifest)
         running = {r.name.lower(): r for r in client.ps()}
     plan = make_plan(manifest, state) if manifest else None

@@ -1,0 +1,26 @@
+"""A client for the server a manifest (or --host, or OLLAMA_HOST) points at."""
+
+from __future__ import annotations
+
+from .client import Client
+from .hosts import ResolvedHost, resolve_host
+from .manifest import Manifest, ServerSettings
+
+DEFAULT_TIMEOUT = 30.0  # seconds per request when the manifest sets none
+DEFAULT_STALL = 120.0  # seconds without progress before a stream is retried
+
+
+def connect(
+    manifest: Manifest | None, host: str | None, *, stall_timeout: float = DEFAULT_STALL
+) -> tuple[Client, ResolvedHost]:
+    """Resolve the host (--host > manifest > OLLAMA_HOST > default) and open a client
+    with the manifest's headers and timeout."""
+    server = manifest.server if manifest is not None else ServerSettings()
+    target = resolve_host(host, server.host)
+    client = Client(
+        target.url,
+        headers=server.headers,
+        timeout=server.timeout or DEFAULT_TIMEOUT,
+        stall_timeout=stall_timeout,
+    )
+    return client, target
