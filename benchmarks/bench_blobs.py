@@ -31,8 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from provisioner.blobs import HashCache
-from provisioner.client import Client
+from provisioner.custom.blobs import HashCache
+from provisioner.server.client import Client
 from tests.testbed.ollama_server import OllamaServer, start_server
 
 MB = 1 << 20

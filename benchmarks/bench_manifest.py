@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from provisioner.manifest import load_manifest
+from provisioner.manifest.load import load_manifest
 
 
 def write_manifest(folder: Path, count: int) -> Path:

@@ -3,8 +3,8 @@
 The public API is what this module exports; everything else is internal.
 """
 
-from .api import apply, drift, load, plan
-from .errors import (
+from provisioner.api import apply, drift, load, plan
+from provisioner.errors import (
     ConnectionFailed,
     LockError,
     ManifestError,

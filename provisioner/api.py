@@ -14,13 +14,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .apply import ApplyOptions, Result, apply_plan
-from .client import Client, ProgressCallback
-from .connect import connect
-from .errors import ProvisionError
-from .manifest import Manifest, load_manifest
-from .observe import observe_server
-from .plan import Drift, Plan, make_plan
+from provisioner.errors import ProvisionError
+from provisioner.manifest.load import Manifest, load_manifest
+from provisioner.reconcile.apply import ApplyOptions, Result, apply_plan
+from provisioner.reconcile.observe import observe_server
+from provisioner.reconcile.plan import Drift, Plan, make_plan
+from provisioner.server.client import Client, ProgressCallback
+from provisioner.server.connect import connect
 
 
 def _client(manifest: Manifest, host: str | None) -> Client:

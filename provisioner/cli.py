@@ -14,8 +14,8 @@ from typing import Any, NoReturn
 
 import click
 
-from . import exit_codes
-from .errors import LockError, ManifestError, ModelfileError, ProvisionError
+from provisioner import exit_codes
+from provisioner.errors import LockError, ManifestError, ModelfileError, ProvisionError
 
 
 @dataclass(frozen=True)

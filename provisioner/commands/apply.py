@@ -10,13 +10,14 @@ from pathlib import Path
 
 import click
 
-from .. import exit_codes
-from ..apply import ApplyOptions, Result, apply_plan
-from ..errors import LockError
-from ..lockfile import apply_lock, read_lock
-from ..plan import Plan
-from ..progress import progress_view
-from ..report import (
+from provisioner import exit_codes
+from provisioner.commands.common import observe_and_plan, open_session
+from provisioner.errors import LockError
+from provisioner.manifest.lock import apply_lock, read_lock
+from provisioner.reconcile.apply import ApplyOptions, Result, apply_plan
+from provisioner.reconcile.plan import Plan
+from provisioner.views.progress import progress_view
+from provisioner.views.report import (
     document,
     markdown_summary,
     plan_json,
@@ -25,7 +26,6 @@ from ..report import (
     results_json,
     summary_text,
 )
-from .common import observe_and_plan, open_session
 
 
 def _deletions_allowed(names: list[str], yes: bool) -> bool:

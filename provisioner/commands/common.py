@@ -6,12 +6,12 @@ from dataclasses import dataclass
 
 import click
 
-from ..client import Client
-from ..connect import connect
-from ..hosts import ResolvedHost
-from ..manifest import Manifest, load_manifest
-from ..observe import ServerState, observe_server
-from ..plan import Plan, make_plan
+from provisioner.manifest.load import Manifest, load_manifest
+from provisioner.reconcile.observe import ServerState, observe_server
+from provisioner.reconcile.plan import Plan, make_plan
+from provisioner.server.client import Client
+from provisioner.server.connect import connect
+from provisioner.server.hosts import ResolvedHost
 
 
 @dataclass(frozen=True)

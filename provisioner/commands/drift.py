@@ -7,10 +7,10 @@ import json
 
 import click
 
-from .. import exit_codes
-from ..lockfile import apply_lock, read_lock
-from ..report import document, drift_json
-from .common import observe_and_plan, open_session
+from provisioner import exit_codes
+from provisioner.commands.common import observe_and_plan, open_session
+from provisioner.manifest.lock import apply_lock, read_lock
+from provisioner.views.report import document, drift_json
 
 
 def run(file: str, *, host: str | None, output: str, check_updates: bool = False) -> int:

@@ -15,22 +15,22 @@ from pathlib import Path
 
 import click
 
-from .. import exit_codes
-from ..blobs import show_weights
-from ..client import Client, ShowResult
-from ..errors import ServerError
-from ..export_manifest import (
+from provisioner import exit_codes
+from provisioner.custom.blobs import show_weights
+from provisioner.errors import ServerError
+from provisioner.export.build import (
     Export,
     Group,
     build_export,
     group_tags,
     plain_http_likely,
 )
-from ..export_render import render
-from ..hosts import resolve_host
-from ..manifest_files import WouldOverwrite, check_manifest_text, write_manifest
-from ..names import DEFAULT_HOST
-from ..registry import fetch_manifest
+from provisioner.export.render import render
+from provisioner.manifest.files import WouldOverwrite, check_manifest_text, write_manifest
+from provisioner.names import DEFAULT_HOST
+from provisioner.server.client import Client, ShowResult
+from provisioner.server.hosts import resolve_host
+from provisioner.server.registry import fetch_manifest
 
 
 def _shows(client: Client, groups: tuple[Group, ...], parallel: int = 4) -> dict[str, ShowResult]:

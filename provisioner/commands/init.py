@@ -10,8 +10,8 @@ from pathlib import Path
 
 import click
 
-from .. import exit_codes
-from ..manifest_files import SCHEMA_URL, WouldOverwrite, write_manifest
+from provisioner import exit_codes
+from provisioner.manifest.files import SCHEMA_URL, WouldOverwrite, write_manifest
 
 DEFAULT_FILE = "models.yaml"
 

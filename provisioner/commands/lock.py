@@ -6,10 +6,10 @@ import json
 
 import click
 
-from .. import exit_codes
-from ..errors import LockError
-from ..lockfile import read_lock, write_lock
-from ..manifest import load_manifest
+from provisioner import exit_codes
+from provisioner.errors import LockError
+from provisioner.manifest.load import load_manifest
+from provisioner.manifest.lock import read_lock, write_lock
 
 
 def run(file: str, *, output: str) -> int:

@@ -6,9 +6,9 @@ import json
 
 import click
 
-from .. import exit_codes
-from ..report import document, plan_json, plan_text
-from .common import observe_and_plan, open_session
+from provisioner import exit_codes
+from provisioner.commands.common import observe_and_plan, open_session
+from provisioner.views.report import document, plan_json, plan_text
 
 
 def run(

@@ -8,14 +8,14 @@ from typing import Any
 
 import click
 
-from .. import exit_codes
-from ..connect import connect
-from ..manifest import load_manifest
-from ..names import parse_name
-from ..observe import observe_server
-from ..plan import Plan, make_plan
-from ..progress import human_size
-from ..report import document
+from provisioner import exit_codes
+from provisioner.manifest.load import load_manifest
+from provisioner.names import parse_name
+from provisioner.reconcile.observe import observe_server
+from provisioner.reconcile.plan import Plan, make_plan
+from provisioner.server.connect import connect
+from provisioner.views.progress import human_size
+from provisioner.views.report import document
 
 
 def _sync_of(plan: Plan | None, name: str) -> tuple[bool | None, bool | None, str]:

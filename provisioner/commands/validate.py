@@ -13,9 +13,9 @@ from typing import Any
 
 import click
 
-from .. import exit_codes
-from ..errors import ManifestError, Problem
-from ..manifest import load_manifest
+from provisioner import exit_codes
+from provisioner.errors import ManifestError, Problem
+from provisioner.manifest.load import load_manifest
 
 
 def run(files: list[str], *, output: str) -> int:

@@ -6,12 +6,12 @@ import json
 
 import click
 
-from .. import exit_codes
-from ..apply import ApplyOptions, apply_plan
-from ..observe import observe_server
-from ..plan import make_warm_plan
-from ..report import document, result_line, results_json
-from .common import open_session
+from provisioner import exit_codes
+from provisioner.commands.common import open_session
+from provisioner.reconcile.apply import ApplyOptions, apply_plan
+from provisioner.reconcile.observe import observe_server
+from provisioner.reconcile.plan import make_warm_plan
+from provisioner.views.report import document, result_line, results_json
 
 
 def run(file: str, *, host: str | None, output: str) -> int:

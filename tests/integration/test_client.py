@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from provisioner.client import NO_RETRY, Client, Progress
 from provisioner.errors import BadRequest, ConnectionFailed, NotFound
+from provisioner.server.client import NO_RETRY, Client, Progress
 from tests.testbed.fixtures import FilledRegistry
 from tests.testbed.ollama_server import OllamaServer
 from tests.testbed.ports import free_port

@@ -24,11 +24,11 @@ from pathlib import Path
 
 import httpx
 
-from provisioner.blobs import HashCache, sha256_file
-from provisioner.client import Client
-from provisioner.manifest import load_manifest
-from provisioner.observe import observe_server
-from provisioner.plan import make_plan
+from provisioner.custom.blobs import HashCache, sha256_file
+from provisioner.manifest.load import load_manifest
+from provisioner.reconcile.observe import observe_server
+from provisioner.reconcile.plan import make_plan
+from provisioner.server.client import Client
 from tests.integration.cli_runner import Run, run_cli
 from tests.testbed.build import PINNED
 from tests.testbed.fixtures import FilledRegistry

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import httpx
 
-from provisioner.manifest import load_manifest
+from provisioner.manifest.load import load_manifest
 from provisioner.names import parse_name
-from provisioner.registry import fetch_manifest
+from provisioner.server.registry import fetch_manifest
 from tests.integration.cli_runner import run_cli
 from tests.testbed.fixtures import FilledRegistry
 from tests.testbed.ollama_server import OllamaServer, start_server

@@ -20,10 +20,10 @@ from pathlib import Path
 
 import httpx
 
-from .build import PINNED, VERSIONS, binary_path, cache_dir, ensure_ollama
-from .ollama_server import start_server
-from .registry import start_registry
-from .seed import fill_registry
+from tests.testbed.build import PINNED, VERSIONS, binary_path, cache_dir, ensure_ollama
+from tests.testbed.ollama_server import start_server
+from tests.testbed.registry import start_registry
+from tests.testbed.seed import fill_registry
 
 ROOT = Path(__file__).resolve().parents[2]
 

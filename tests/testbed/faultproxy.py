@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from .ports import free_port
+from tests.testbed.ports import free_port
 
 _HOP = {"connection", "transfer-encoding", "keep-alive", "content-length", "content-encoding"}
 

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from .build import NEWEST, PINNED, VERSIONS
-from .ollama_server import OllamaServer, start_server
-from .registry import Registry, start_registry
-from .seed import CATALOG, SeedModel, fill_registry, push_model
+from tests.testbed.build import NEWEST, PINNED, VERSIONS
+from tests.testbed.ollama_server import OllamaServer, start_server
+from tests.testbed.registry import Registry, start_registry
+from tests.testbed.seed import CATALOG, SeedModel, fill_registry, push_model
 
 
 @dataclass

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import httpx
 
-from .build import ensure_ollama
-from .ports import free_port, wait_until_up
-from .processes import kill_hard, spawn, stop
+from tests.testbed.build import ensure_ollama
+from tests.testbed.ports import free_port, wait_until_up
+from tests.testbed.processes import kill_hard, spawn, stop
 
 
 @dataclass

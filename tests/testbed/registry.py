@@ -17,8 +17,8 @@ import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
-from .ports import free_port, wait_until_up
-from .processes import spawn, stop
+from tests.testbed.ports import free_port, wait_until_up
+from tests.testbed.processes import spawn, stop
 
 
 @dataclass

@@ -11,8 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .ollama_server import OllamaServer
-from .tiny_models import write_completion_model, write_embedding_model, write_large_model
+from tests.testbed.ollama_server import OllamaServer
+from tests.testbed.tiny_models import (
+    write_completion_model,
+    write_embedding_model,
+    write_large_model,
+)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import gguf
 import numpy as np
 import pytest
 
-from provisioner.blobs import (
+from provisioner.custom.blobs import (
     CHUNK,
     HashCache,
     LocalWeights,
@@ -24,7 +24,7 @@ from provisioner.blobs import (
     show_weights,
     weight_files,
 )
-from provisioner.client import ShowResult
+from provisioner.server.client import ShowResult
 from tests.testbed.tiny_models import write_completion_model, write_lora_adapter
 
 BLOBS = "/srv/models/blobs"

@@ -2,7 +2,6 @@
 
 import pytest
 
-from provisioner.client import Client, error_for_status, error_for_stream
 from provisioner.errors import (
     BadRequest,
     NotFound,
@@ -11,6 +10,7 @@ from provisioner.errors import (
     Timeout,
     VersionTooOld,
 )
+from provisioner.server.client import Client, error_for_status, error_for_stream
 
 
 @pytest.mark.parametrize(

@@ -6,10 +6,10 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from provisioner.blobs import LocalState, LocalWeights, build_key
-from provisioner.client import ShowResult
-from provisioner.create_spec import CreateSpec
-from provisioner.definition import definition_differences, parse_show_parameters
+from provisioner.custom.blobs import LocalState, LocalWeights, build_key
+from provisioner.custom.definition import definition_differences, parse_show_parameters
+from provisioner.custom.spec import CreateSpec
+from provisioner.server.client import ShowResult
 from tests.show_text import show_parameters
 
 BLOBS = "/srv/models/blobs"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from provisioner.durations import (
+from provisioner.manifest.durations import (
     InvalidDuration,
     keep_alive_value,
     parse_go_duration,

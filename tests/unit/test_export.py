@@ -7,8 +7,7 @@ from typing import Any
 
 import pytest
 
-from provisioner.client import ShowResult, TagEntry
-from provisioner.export_manifest import (
+from provisioner.export.build import (
     Export,
     Group,
     build_export,
@@ -16,9 +15,10 @@ from provisioner.export_manifest import (
     origin_of,
     plain_http_likely,
 )
-from provisioner.export_render import render
-from provisioner.manifest import Manifest, load_manifest
+from provisioner.export.render import render
+from provisioner.manifest.load import Manifest, load_manifest
 from provisioner.names import parse_name
+from provisioner.server.client import ShowResult, TagEntry
 from tests.show_text import show_parameters
 
 BLOBS = "/srv/ollama/models/blobs"

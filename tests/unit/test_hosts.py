@@ -1,6 +1,6 @@
 import pytest
 
-from provisioner.hosts import parse_host, resolve_host
+from provisioner.server.hosts import parse_host, resolve_host
 
 
 @pytest.mark.parametrize(

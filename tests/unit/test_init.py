@@ -10,13 +10,13 @@ import pytest
 from click.testing import CliRunner
 
 from provisioner.cli import cli
-from provisioner.manifest import load_manifest
-from provisioner.manifest_files import (
+from provisioner.manifest.files import (
     SCHEMA_URL,
     InvalidOutput,
     WouldOverwrite,
     write_manifest,
 )
+from provisioner.manifest.load import load_manifest
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -12,9 +12,9 @@ import pytest
 from click.testing import CliRunner
 
 from provisioner.cli import cli
-from provisioner.create_spec import CreateSpec
+from provisioner.custom.spec import CreateSpec
 from provisioner.errors import ManifestError
-from provisioner.manifest import Manifest, ModelSpec, load_manifest
+from provisioner.manifest.load import Manifest, ModelSpec, load_manifest
 from provisioner.names import parse_name
 
 REPO = Path(__file__).resolve().parents[2]
@@ -993,7 +993,7 @@ def test_schema_documents_every_property() -> None:
 
 
 def test_schema_is_read_from_the_source_checkout() -> None:
-    from provisioner.manifest_schema import manifest_schema
+    from provisioner.manifest.schema import manifest_schema
 
     on_disk = json.loads((REPO / "schemas" / "manifest.schema.json").read_text())
     assert manifest_schema() == on_disk
@@ -1002,7 +1002,7 @@ def test_schema_is_read_from_the_source_checkout() -> None:
 def test_schema_is_read_from_the_installed_package_first(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from provisioner import manifest_schema as module
+    from provisioner.manifest import schema as module
 
     (tmp_path / "schemas").mkdir()
     (tmp_path / "schemas" / "manifest.schema.json").write_text('{"title": "packaged"}')

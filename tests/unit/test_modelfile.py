@@ -15,9 +15,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from provisioner.create_spec import CreateSpec
-from provisioner.errors import ModelfileError
-from provisioner.modelfile import (
+from provisioner.custom.modelfile import (
     ROLES,
     create_request,
     decode_modelfile,
@@ -25,6 +23,8 @@ from provisioner.modelfile import (
     parse_modelfile_with_warnings,
     to_modelfile,
 )
+from provisioner.custom.spec import CreateSpec
+from provisioner.errors import ModelfileError
 
 
 @pytest.fixture(scope="module")

@@ -5,14 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from provisioner.client import RunningModel, ShowResult
-from provisioner.create_spec import CreateSpec
+from provisioner.custom.spec import CreateSpec
 from provisioner.errors import NotFound, Position
-from provisioner.manifest import Manifest, ModelSpec, PruneSettings, ServerSettings
+from provisioner.manifest.load import Manifest, ModelSpec, PruneSettings, ServerSettings
 from provisioner.names import parse_name
-from provisioner.observe import ServerModel, ServerState
-from provisioner.plan import keep_matches, make_plan, make_warm_plan
-from provisioner.registry import RemoteManifest
+from provisioner.reconcile.observe import ServerModel, ServerState
+from provisioner.reconcile.plan import keep_matches, make_plan, make_warm_plan
+from provisioner.server.client import RunningModel, ShowResult
+from provisioner.server.registry import RemoteManifest
 
 HERE = Position("m.yaml", 1, 1)
 A, B = "a" * 64, "b" * 64

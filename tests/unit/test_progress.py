@@ -1,7 +1,7 @@
 import io
 
-from provisioner.client import Progress
-from provisioner.progress import PlainProgress, RichProgress, Silent, progress_view
+from provisioner.server.client import Progress
+from provisioner.views.progress import PlainProgress, RichProgress, Silent, progress_view
 
 
 class Tty(io.StringIO):

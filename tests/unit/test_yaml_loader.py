@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from provisioner.yaml_loader import (
+from provisioner.manifest.yaml_loader import (
     Mapping,
     Scalar,
     Sequence,

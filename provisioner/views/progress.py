@@ -23,7 +23,7 @@ from rich.progress import (
 )
 from rich.progress import Progress as Bars
 
-from .client import Progress
+from provisioner.server.client import Progress
 
 
 class ProgressView(Protocol):

@@ -37,8 +37,8 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from .create_spec import CreateSpec
-from .errors import ModelfileError
+from provisioner.custom.spec import CreateSpec
+from provisioner.errors import ModelfileError
 
 COMMANDS = ("FROM", "PARAMETER", "TEMPLATE", "SYSTEM", "ADAPTER", "LICENSE", "MESSAGE", "REQUIRES")
 ROLES = ("system", "user", "assistant")

@@ -25,10 +25,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .blobs import LocalState, show_weights
-from .client import ShowResult
-from .create_spec import CreateSpec
-from .names import InvalidName, parse_name
+from provisioner.custom.blobs import LocalState, show_weights
+from provisioner.custom.spec import CreateSpec
+from provisioner.names import InvalidName, parse_name
+from provisioner.server.client import ShowResult
 
 DEFAULT_TEMPLATE = "{{ .Prompt }}"  # what /api/show says when a model has no template
 _REWRITES_GGUF = (0, 30)  # from here a create may rewrite an uploaded GGUF (llama-quantize COPY)

@@ -24,7 +24,7 @@ from jsonschema import (
     ValidationError,
 )
 
-from .yaml_loader import PathPart
+from provisioner.manifest.yaml_loader import PathPart
 
 SCHEMA_NAME = "manifest.schema.json"
 
@@ -59,7 +59,7 @@ def manifest_schema() -> dict[str, Any]:
     if packaged.is_file():
         text = packaged.read_text(encoding="utf-8")
     else:
-        text = (Path(__file__).resolve().parent.parent / "schemas" / SCHEMA_NAME).read_text(
+        text = (Path(__file__).resolve().parents[2] / "schemas" / SCHEMA_NAME).read_text(
             encoding="utf-8"
         )
     schema: dict[str, Any] = json.loads(text)

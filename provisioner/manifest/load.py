@@ -17,15 +17,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, cast
 
-from .create_spec import CreateSpec
-from .custom_models import CustomModels
-from .durations import InvalidDuration, keep_alive_value, timeout_seconds
-from .errors import ManifestError, Position, Problem
-from .findings import Findings, Path_, one_line
-from .interpolate import expand_tree
-from .manifest_schema import check, model_label, subject
-from .names import InvalidName, ModelName, invalid_reason, parse_name, source_selector_warning
-from .yaml_loader import compose, position_in, to_plain
+from provisioner.custom.spec import CreateSpec
+from provisioner.errors import ManifestError, Position, Problem
+from provisioner.manifest.custom_models import CustomModels
+from provisioner.manifest.durations import InvalidDuration, keep_alive_value, timeout_seconds
+from provisioner.manifest.findings import Findings, Path_, one_line
+from provisioner.manifest.interpolate import expand_tree
+from provisioner.manifest.schema import check, model_label, subject
+from provisioner.manifest.yaml_loader import compose, position_in, to_plain
+from provisioner.names import (
+    InvalidName,
+    ModelName,
+    invalid_reason,
+    parse_name,
+    source_selector_warning,
+)
 
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 

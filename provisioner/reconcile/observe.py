@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
-from .blobs import HashCache, LocalState, LocalWeights, WeightsNotFound
-from .client import Client, RunningModel, ShowResult
-from .errors import ServerError
-from .manifest import Manifest, ModelSpec
-from .names import InvalidName, ModelName, parse_name
-from .registry import RemoteManifest, fetch_manifest
+from provisioner.custom.blobs import HashCache, LocalState, LocalWeights, WeightsNotFound
+from provisioner.errors import ServerError
+from provisioner.manifest.load import Manifest, ModelSpec
+from provisioner.names import InvalidName, ModelName, parse_name
+from provisioner.server.client import Client, RunningModel, ShowResult
+from provisioner.server.registry import RemoteManifest, fetch_manifest
 
 Key = tuple[str, str, str, str]
 T = TypeVar("T")

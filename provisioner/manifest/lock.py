@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .atomic import write_atomically
-from .blobs import HashCache, weight_files
-from .create_spec import CreateSpec
-from .errors import LockError
-from .manifest import Manifest, ModelSpec
-from .modelfile import create_request
-from .registry import fetch_manifest
+from provisioner.atomic import write_atomically
+from provisioner.custom.blobs import HashCache, weight_files
+from provisioner.custom.modelfile import create_request
+from provisioner.custom.spec import CreateSpec
+from provisioner.errors import LockError
+from provisioner.manifest.load import Manifest, ModelSpec
+from provisioner.server.registry import fetch_manifest
 
 LOCK_VERSION = 1
 

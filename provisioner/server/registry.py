@@ -16,8 +16,8 @@ from typing import Any
 
 import httpx
 
-from .errors import BadRequest, ConnectionFailed, NotFound, ServerFailure
-from .names import ModelName
+from provisioner.errors import BadRequest, ConnectionFailed, NotFound, ServerFailure
+from provisioner.names import ModelName
 
 ACCEPT = "application/vnd.docker.distribution.manifest.v2+json"
 _CHALLENGE = re.compile(r'(\w+)="([^"]*)"')

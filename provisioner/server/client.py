@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import httpx
 import tenacity
 
-from .errors import (
+from provisioner.errors import (
     BadRequest,
     ConnectionFailed,
     NotFound,

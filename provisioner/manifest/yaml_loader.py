@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 
 import yaml
 
-from .errors import Position, Problem
+from provisioner.errors import Position, Problem
 
 MAX_DEPTH = 64
 MIN_ALIAS_BUDGET = 10_000  # nodes an alias may add, at least; more for larger files

@@ -44,13 +44,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from .blobs import show_weights
-from .client import ShowResult, TagEntry
-from .create_spec import CreateSpec
-from .definition import DEFAULT_TEMPLATE, parse_show_parameters, same_parameter_value
-from .errors import ModelfileError
-from .modelfile import DEPRECATED_PARAMETERS, PARAMETER_TYPES, parse_modelfile, to_modelfile
-from .names import DEFAULT_HOST, DEFAULT_NAMESPACE, InvalidName, ModelName, parse_name
+from provisioner.custom.blobs import show_weights
+from provisioner.custom.definition import (
+    DEFAULT_TEMPLATE,
+    parse_show_parameters,
+    same_parameter_value,
+)
+from provisioner.custom.modelfile import (
+    DEPRECATED_PARAMETERS,
+    PARAMETER_TYPES,
+    parse_modelfile,
+    to_modelfile,
+)
+from provisioner.custom.spec import CreateSpec
+from provisioner.errors import ModelfileError
+from provisioner.names import DEFAULT_HOST, DEFAULT_NAMESPACE, InvalidName, ModelName, parse_name
+from provisioner.server.client import ShowResult, TagEntry
 
 Kind = Literal["registry", "custom", "unreproducible"]
 Origin = Literal["registry", "custom", "file"]

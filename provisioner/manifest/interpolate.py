@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping as EnvMapping
 
-from .errors import Position, Problem
-from .yaml_loader import (
+from provisioner.errors import Position, Problem
+from provisioner.manifest.yaml_loader import (
     Mapping,
     Node,
     PathPart,

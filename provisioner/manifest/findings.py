@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import Position, Problem
-from .yaml_loader import Node, PathPart, find, pointer
+from provisioner.errors import Position, Problem
+from provisioner.manifest.yaml_loader import Node, PathPart, find, pointer
 
 Path_ = tuple[PathPart, ...]
 _Entry = tuple[tuple[int, int], Problem]  # (line, column) to sort by, the problem

@@ -14,8 +14,8 @@ import os
 import tempfile
 from pathlib import Path
 
-from .errors import ManifestError, ProvisionError
-from .manifest import load_manifest
+from provisioner.errors import ManifestError, ProvisionError
+from provisioner.manifest.load import load_manifest
 
 # Where editors (yaml-language-server) fetch the manifest schema; the same file
 # as schemas/manifest.schema.json in this repository and in the wheel.

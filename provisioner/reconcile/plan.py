@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Literal
 
-from .create_spec import CreateSpec
-from .definition import definition_differences
-from .errors import ServerError
-from .manifest import Manifest, ModelSpec
-from .names import ModelName
-from .observe import Key, ServerModel, ServerState, pin_matches
-from .registry import RemoteManifest
+from provisioner.custom.definition import definition_differences
+from provisioner.custom.spec import CreateSpec
+from provisioner.errors import ServerError
+from provisioner.manifest.load import Manifest, ModelSpec
+from provisioner.names import ModelName
+from provisioner.reconcile.observe import Key, ServerModel, ServerState, pin_matches
+from provisioner.server.registry import RemoteManifest
 
 DriftKind = Literal[
     "missing",

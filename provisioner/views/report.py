@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from .apply import Result
-from .plan import Drift, Plan
+from provisioner.reconcile.apply import Result
+from provisioner.reconcile.plan import Drift, Plan
 
 _SIGN = {"pull": "+", "create": "+", "copy": "~", "warm": "~", "delete": "-"}
 

@@ -17,13 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from .blobs import HashCache, LocalFileError, ensure_blobs, remember_build
-from .client import Client, Progress, ProgressCallback
-from .errors import ProvisionError, ServerError, VersionTooOld
-from .modelfile import create_request
-from .names import ModelName
-from .observe import Key
-from .plan import Action, Plan
+from provisioner.custom.blobs import HashCache, LocalFileError, ensure_blobs, remember_build
+from provisioner.custom.modelfile import create_request
+from provisioner.errors import ProvisionError, ServerError, VersionTooOld
+from provisioner.names import ModelName
+from provisioner.reconcile.observe import Key
+from provisioner.reconcile.plan import Action, Plan
+from provisioner.server.client import Client, Progress, ProgressCallback
 
 Outcome = Literal["done", "failed", "skipped"]
 

@@ -18,12 +18,12 @@ import struct
 from pathlib import Path
 from typing import Any
 
-from .create_spec import CreateSpec
-from .errors import ModelfileError, Position, Problem
-from .findings import Findings, Path_, pointer
-from .manifest_schema import parameter_types
-from .names import invalid_reason
-from .yaml_loader import Scalar, find
+from provisioner.custom.spec import CreateSpec
+from provisioner.errors import ModelfileError, Position, Problem
+from provisioner.manifest.findings import Findings, Path_, pointer
+from provisioner.manifest.schema import parameter_types
+from provisioner.manifest.yaml_loader import Scalar, find
+from provisioner.names import invalid_reason
 
 MAX_MODELFILE_BYTES = 4 * 1024 * 1024
 
@@ -122,7 +122,9 @@ def exists(path: Path) -> bool:
 
 
 def _parse(text: str, source: str, base_dir: Path) -> Parsed:
-    from .modelfile import parse_modelfile_with_warnings  # late: only custom models need it
+    from provisioner.custom.modelfile import (
+        parse_modelfile_with_warnings,  # late: only custom models need it
+    )
 
     try:
         spec, warnings = parse_modelfile_with_warnings(text, source=source, base_dir=base_dir)
@@ -156,7 +158,7 @@ def _read_modelfile(value: str, file: Path, path: Path_, findings: Findings) -> 
     if len(data) > MAX_MODELFILE_BYTES:
         findings.problem(path, f"Modelfile '{value}' is larger than 4 MiB; is it the right file?")
         return None
-    from .modelfile import decode_modelfile
+    from provisioner.custom.modelfile import decode_modelfile
 
     return decode_modelfile(data)
 

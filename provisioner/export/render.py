@@ -13,9 +13,9 @@ from typing import Any
 
 import yaml
 
-from .create_spec import CreateSpec
-from .export_manifest import Export, ExportedModel, Kind, modelfile_text
-from .manifest_files import SCHEMA_URL
+from provisioner.custom.spec import CreateSpec
+from provisioner.export.build import Export, ExportedModel, Kind, modelfile_text
+from provisioner.manifest.files import SCHEMA_URL
 
 _WIDTH = 88  # comment lines wrap here
 

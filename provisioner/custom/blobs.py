@@ -25,10 +25,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from .atomic import write_atomically
-from .client import Client, Progress, ProgressCallback, ShowResult
-from .create_spec import CreateSpec
-from .errors import ProvisionError, ServerError
+from provisioner.atomic import write_atomically
+from provisioner.custom.spec import CreateSpec
+from provisioner.errors import ProvisionError, ServerError
+from provisioner.server.client import Client, Progress, ProgressCallback, ShowResult
 
 CHUNK = 4 << 20
 CACHE_VERSION = 2

@@ -1,0 +1,1 @@
+"""Custom models: Modelfiles, create requests, definition comparison, local blobs."""

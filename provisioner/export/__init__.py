@@ -1,0 +1,1 @@
+"""A manifest from a running server."""

@@ -1,0 +1,1 @@
+"""observe -> plan (pure) -> apply, and the core that runs them for every entry point."""

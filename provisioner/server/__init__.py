@@ -1,0 +1,1 @@
+"""Talking to servers: the Ollama client, registries, host resolution."""

@@ -1,0 +1,1 @@
+"""Rendering typed results: text, JSON, Markdown, live progress."""
