@@ -8,7 +8,9 @@ exists only in the later one. What a user may find surprising, all as Ollama:
 - a value that starts with `"` or `\"\"\"` goes on, across lines, until a line
   where the whole value ends with the same quote; a CRLF file keeps `\\r\\n`
   inside a multi-line value; characters that are not printable are dropped,
-  except tab and line breaks inside quotes;
+  except tab and line breaks inside quotes: "printable" is Go's strconv.IsPrint
+  (printable.py), never the running Python's Unicode tables;
+- invalid UTF-8 becomes one U+FFFD per byte, as Go's decoder does;
 - an empty TEMPLATE or SYSTEM means "not set" (Ollama omits it from the request);
 - `PARAMETER stop` accumulates, any other repeated command or parameter replaces,
   LICENSE and MESSAGE accumulate; only the last ADAPTER counts;
@@ -16,15 +18,21 @@ exists only in the later one. What a user may find surprising, all as Ollama:
   template, license, message, requires) acts as that command;
 - FROM names a local file or folder when that path exists (relative to the
   Modelfile's folder, `~` expanded), otherwise a model, kept verbatim.
+- a FROM or ADAPTER folder whose weight files resolve (through symlinks) outside
+  the folder as written is refused, as Ollama refuses it ("insecure path").
 Decisions of ours, where Ollama would go on: a second FROM is an error; a FROM
 that looks like a path (`./`, `../`, `/`, `~`) but does not exist is an error
-(Ollama would try to pull it as a model name); NaN and infinite numbers are
+(Ollama would try to pull it as a model name); an empty FROM is an error
+(Ollama would take the Modelfile's own folder as the weights); a FROM that is
+neither an existing path nor a valid model name is an error (the server would
+refuse it at create); NaN and infinite numbers are
 errors (the Ollama CLI fails later, encoding JSON); DRAFT, RENDERER and PARSER
 (v0.32) are not supported yet.
 """
 
 from __future__ import annotations
 
+import codecs
 import math
 import os
 import re
@@ -37,8 +45,10 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from provisioner.custom.printable import is_printable, printable_only
 from provisioner.custom.spec import CreateSpec
 from provisioner.errors import ModelfileError
+from provisioner.names import invalid_reason
 
 COMMANDS = ("FROM", "PARAMETER", "TEMPLATE", "SYSTEM", "ADAPTER", "LICENSE", "MESSAGE", "REQUIRES")
 ROLES = ("system", "user", "assistant")
@@ -114,19 +124,46 @@ def parse_modelfile_with_warnings(
     text: str, *, source: str, base_dir: Path
 ) -> tuple[CreateSpec, list[str]]:
     """Like parse_modelfile, plus warnings ("file:line:col: message") for what Ollama ignores."""
+    spec, warnings, _ = parse_modelfile_located(text, source=source, base_dir=base_dir)
+    return spec, warnings
+
+
+def parse_modelfile_located(
+    text: str, *, source: str, base_dir: Path
+) -> tuple[CreateSpec, list[str], tuple[int, int]]:
+    """Like parse_modelfile_with_warnings, plus the line and column of the FROM value
+    (where a problem with the base, found later, is reported)."""
     origin = _Origin(text.removeprefix("\ufeff"), source, base_dir)
     commands = _tokenize(origin)
-    if not any(command.name == "model" for command in commands):
+    froms = [command for command in commands if command.name == "model"]
+    if not froms:
         raise origin.error(0, "no FROM line: add `FROM <model or path>`")
-    return _build(commands, origin)
+    spec, warnings = _build(commands, origin)
+    return spec, warnings, origin.where(froms[0].value_at)
+
+
+def _per_byte(error: UnicodeError) -> tuple[str, int]:
+    """Go's UTF-8 decoder: one U+FFFD for every byte of an invalid sequence."""
+    assert isinstance(error, UnicodeDecodeError)
+    return "\ufffd" * (error.end - error.start), error.end
+
+
+def _per_unit(error: UnicodeError) -> tuple[str, int]:
+    """Go's UTF-16 decoder: one U+FFFD for every invalid 16-bit unit (or odd last byte)."""
+    assert isinstance(error, UnicodeDecodeError)
+    return "\ufffd" * ((error.end - error.start + 1) // 2), error.end
+
+
+codecs.register_error("ollama-provision-utf8", _per_byte)
+codecs.register_error("ollama-provision-utf16", _per_unit)
 
 
 def decode_modelfile(data: bytes) -> str:
     """Modelfile bytes to text as Ollama reads them: UTF-8, or UTF-16 when a BOM says so."""
     for bom, codec in ((b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")):
         if data.startswith(bom):
-            return data[2:].decode(codec, errors="replace")
-    return data.removeprefix(b"\xef\xbb\xbf").decode("utf-8", errors="replace")
+            return data[2:].decode(codec, errors="ollama-provision-utf16")
+    return data.removeprefix(b"\xef\xbb\xbf").decode("utf-8", errors="ollama-provision-utf8")
 
 
 # ---- reading: the character grammar of ParseFile ------------------------------------
@@ -150,8 +187,8 @@ def _read_command(origin: _Origin, start: int, previous: _Command | None) -> tup
     # Ollama takes any first character as the start of a name, but drops it when it
     # is not printable (so a stray BOM or zero-width space before FROM is harmless).
     word_end = _skip(text, start + 1, _is_ascii_letter)
-    word = text[start:word_end] if text[start].isprintable() else text[start + 1 : word_end]
-    keyword = word.upper()
+    word = text[start:word_end] if is_printable(text[start]) else text[start + 1 : word_end]
+    keyword = word.upper() if word.isascii() else ""  # Go lower-cases; no non-ASCII folds in
     if keyword in COMMANDS and word_end < len(text) and text[word_end] in _BLANK:
         if keyword in ("PARAMETER", "MESSAGE"):
             return _read_named(origin, start, word_end + 1, keyword)
@@ -230,9 +267,7 @@ def _unquote(value: str) -> str | None:
 
 
 def _printable(segment: str) -> str:
-    if segment.isprintable():
-        return segment
-    return "".join(c for c in segment if c in _BLANK or c.isprintable())
+    return printable_only(segment, keep=_BLANK)
 
 
 def _is_ascii_letter(c: str) -> bool:
@@ -308,8 +343,13 @@ def _repeated(command: _Command, first: _Command, origin: _Origin, warnings: lis
 
 
 def _resolve_from(command: _Command, origin: _Origin) -> tuple[str, bool]:
+    if not command.args:
+        raise origin.error(
+            command.value_at, "empty FROM: write `FROM <model or path>` (a model name or a file)"
+        )
     path = _local_path(command, origin)
     if _exists(path, command, origin):
+        _check_folder(path, command, origin)
         return path, True
     if _looks_like_path(command.args):
         raise origin.error(
@@ -317,18 +357,52 @@ def _resolve_from(command: _Command, origin: _Origin) -> tuple[str, bool]:
             f"FROM path '{command.args}' does not exist (looked for {path}): "
             "fix the path, or name a model without ./ / ~",
         )
+    reason = invalid_reason(command.args)
+    if reason is not None:
+        raise origin.error(
+            command.value_at,
+            f"base '{command.args}' is neither a model name ({reason}) nor an existing file; "
+            "fix FROM",
+        )
     return command.args, False
 
 
 def _resolve_adapter(command: _Command, origin: _Origin) -> str:
     path = _local_path(command, origin)
-    if not _exists(path, command, origin):
+    if not command.args or not _exists(path, command, origin):
         raise origin.error(
             command.value_at,
             f"ADAPTER path '{command.args}' does not exist (looked for {path}): "
             "fix the path; relative paths start at the Modelfile's folder",
         )
+    _check_folder(path, command, origin)
     return path
+
+
+def _check_folder(path: str, command: _Command, origin: _Origin) -> None:
+    """A folder must hold weights, each inside the folder as written once symlinks are
+    resolved: Ollama's fileDigestMap refuses anything else as "insecure path"."""
+    if not os.path.isdir(path):
+        return  # a single file is read through its symlinks, wherever they lead
+    from provisioner.custom.blobs import WeightsNotFound, weight_files  # late: heavier imports
+
+    keyword = "FROM" if command.name == "model" else "ADAPTER"
+    try:
+        files = weight_files(Path(path))
+    except WeightsNotFound as err:
+        raise origin.error(command.value_at, f"{keyword} folder {err}") from None
+    except OSError as err:
+        raise origin.error(command.value_at, f"cannot read '{path}': {err.strerror}") from None
+    for file in files.values():
+        resolved = os.path.realpath(file)
+        relative = os.path.relpath(resolved, path)
+        if relative == ".." or relative.startswith(("../", "/")) or os.path.isabs(relative):
+            raise origin.error(
+                command.value_at,
+                f"insecure path: {keyword} '{command.args}' has {file}, which resolves to "
+                f"{resolved}, outside {path} (Ollama refuses symlinks leading out of the "
+                "folder): point it at the real folder",
+            )
 
 
 def _local_path(command: _Command, origin: _Origin) -> str:
@@ -558,7 +632,7 @@ def _format_parameter(name: str, value: Any) -> str:
 
 def _quote(value: str) -> str:
     """The plainest form that reads back as value: bare, "quoted", or \"\"\"triple-quoted\"\"\"."""
-    if not all(c in _TRIM or c.isprintable() for c in value):
+    if printable_only(value, keep=_TRIM) != value:
         raise ValueError(f"{value!r}: a Modelfile drops non-printable characters")
     starts_with_quote = value.startswith('"')
     if not any(c in _NEWLINE for c in value) and not starts_with_quote:

@@ -1,8 +1,11 @@
 """A custom model's CreateSpec, from any of its three manifest forms.
 
-- `modelfile:` Modelfile text inline; errors point into the manifest;
+- `modelfile:` Modelfile text inline; errors point into the manifest, at the
+  place in the inline text;
 - `modelfile_path:` a Modelfile on disk; errors point into that file, and its
   relative paths resolve from its own folder;
+A problem found later with a Modelfile's base (declared absent, a cycle) is
+reported at its FROM value (`from_position`), not at the manifest key.
 - `from:` plus system, template, parameters, messages, adapters, license:
   the structured form, typed here exactly as Ollama types Modelfile values.
 `quantize` applies to all three. Relative paths resolve from the manifest.
@@ -31,7 +34,8 @@ _INT64 = 2**63
 _FLOAT32_MAX = 3.4028234663852886e38
 _WARNING = re.compile(r"(?P<file>.*):(?P<line>\d+):(?P<column>\d+): (?P<message>.*)", re.DOTALL)
 
-Parsed = tuple[CreateSpec | None, list[str], ModelfileError | None]
+# spec, warnings, error, and the line and column of the FROM value
+Parsed = tuple[CreateSpec | None, list[str], ModelfileError | None, tuple[int, int]]
 
 
 class CustomModels:
@@ -42,6 +46,11 @@ class CustomModels:
         self.text = text  # the manifest's source, for positions inside inline Modelfiles
         self.base_dir = base_dir
         self.parsed: dict[tuple[str, str, Path], Parsed] = {}
+        self.from_positions: dict[Path_, Position] = {}  # entry path -> its FROM value
+
+    def from_position(self, entry_path: Path_) -> Position | None:
+        """Where a Modelfile form wrote its FROM value, for problems with the base."""
+        return self.from_positions.get(entry_path)
 
     def build(self, entry: dict[str, Any], path: Path_) -> CreateSpec | None:
         """The CreateSpec of a custom model entry, or None after reporting why not."""
@@ -65,7 +74,11 @@ class CustomModels:
         findings = self.findings
         node, _ = find(findings.root, path)
         assert isinstance(node, Scalar)
-        spec, warnings, error = self.parse(value, findings.file, self.base_dir)
+        spec, warnings, error, at = self.parse(value, findings.file, self.base_dir)
+        if spec is not None:
+            where, note = _inline_position(node, *at, self.text, findings.file)
+            if not note:
+                self.from_positions[path[:-1]] = where
         if error is not None:
             position, note = _inline_position(
                 node, error.line, error.column, self.text, findings.file
@@ -93,7 +106,9 @@ class CustomModels:
         shown = value
         if not os.path.isabs(os.path.expanduser(value)):
             shown = os.path.normpath(os.path.join(os.path.dirname(findings.file), value))
-        spec, warnings, error = self.parse(text, shown, file.parent)
+        spec, warnings, error, at = self.parse(text, shown, file.parent)
+        if spec is not None:
+            self.from_positions[path[:-1]] = Position(shown, *at)
         if error is not None:
             position = Position(error.file, error.line, error.column)
             findings.problem_elsewhere(path, Problem(position, pointer(path), error.message))
@@ -123,17 +138,17 @@ def exists(path: Path) -> bool:
 
 def _parse(text: str, source: str, base_dir: Path) -> Parsed:
     from provisioner.custom.modelfile import (
-        parse_modelfile_with_warnings,  # late: only custom models need it
+        parse_modelfile_located,  # late: only custom models need it
     )
 
     try:
-        spec, warnings = parse_modelfile_with_warnings(text, source=source, base_dir=base_dir)
+        spec, warnings, at = parse_modelfile_located(text, source=source, base_dir=base_dir)
     except ModelfileError as e:
-        return None, [], e
+        return None, [], e, (1, 1)
     except Exception as e:  # a bug in the parser must still be one line, not a traceback
         message = f"cannot read this Modelfile ({e!r}); please report this"
-        return None, [], ModelfileError(message, file=source, line=1, column=1)
-    return spec, warnings, None
+        return None, [], ModelfileError(message, file=source, line=1, column=1), (1, 1)
+    return spec, warnings, None, at
 
 
 def _read_modelfile(value: str, file: Path, path: Path_, findings: Findings) -> str | None:

@@ -21,7 +21,7 @@ from provisioner.custom.spec import CreateSpec
 from provisioner.errors import ManifestError, Position, Problem
 from provisioner.manifest.custom_models import CustomModels
 from provisioner.manifest.durations import InvalidDuration, keep_alive_value, timeout_seconds
-from provisioner.manifest.findings import Findings, Path_, one_line
+from provisioner.manifest.findings import Findings, Path_, one_line, pointer
 from provisioner.manifest.interpolate import expand_tree
 from provisioner.manifest.schema import check, model_label, subject
 from provisioner.manifest.yaml_loader import compose, position_in, to_plain
@@ -373,8 +373,8 @@ class _Builder:
                 line = self.findings.at(("models", absent[spec.base.key])).line
                 written = self.data["models"][i]["name"]
                 assert spec.create is not None
-                self.findings.problem(
-                    self.definition_path(i),
+                self.base_problem(
+                    i,
                     f"base '{spec.create.from_}' is declared 'state: absent' at line {line}; "
                     f"keep it, since '{written}' is built from it",
                 )
@@ -388,7 +388,16 @@ class _Builder:
             else:
                 chain = " -> ".join(f"'{n}'" for n in [*names, names[0]])
                 message = f"models {chain} are built from each other; break the cycle"
-            self.findings.problem(self.definition_path(first), message)
+            self.base_problem(first, message)
+
+    def base_problem(self, i: int, message: str) -> None:
+        """A problem with model i's base: at its Modelfile's FROM value when it has one."""
+        path = self.definition_path(i)
+        at = self.custom.from_position(("models", i))
+        if at is None:
+            self.findings.problem(path, message)
+        else:
+            self.findings.problem_elsewhere(path, Problem(at, pointer(path), message))
 
     def definition_path(self, i: int) -> Path_:
         entry = self.data["models"][i]

@@ -326,7 +326,8 @@ INVALID = [
             "fix the path (relative to the manifest's folder), or name a model without ./ / ~",
             "m.yaml:6:11: base 'my base' is neither a model name (invalid model 'my base') "
             "nor an existing file; fix 'from'",
-            "m.yaml:8:16: base 'my base' is neither a model name (invalid model 'my base') "
+            # the Modelfile's own position: the FROM value inside the inline text
+            "m.yaml:8:21: base 'my base' is neither a model name (invalid model 'my base') "
             "nor an existing file; fix FROM",
         ],
     ),
@@ -916,6 +917,8 @@ def test_validate_json_output(workdir: Path) -> None:
     result = CliRunner().invoke(cli, ["--output", "json", "validate", "bad.yaml"])
     assert result.exit_code == 2
     assert json.loads(result.stdout) == {
+        "kind": "validate",
+        "format_version": 1,
         "valid": False,
         "files": [
             {

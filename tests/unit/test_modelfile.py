@@ -33,6 +33,8 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (folder / "model.gguf").write_bytes(b"GGUF\x03\x00\x00\x00")
     (folder / "lora.gguf").write_bytes(b"GGUF\x03\x00\x00\x00")
     (folder / "weights").mkdir()
+    safetensors = b"\x08\x00\x00\x00\x00\x00\x00\x00{}      "  # a header, no tensors
+    (folder / "weights" / "model.safetensors").write_bytes(safetensors)
     return folder
 
 
@@ -506,7 +508,7 @@ TEXT = st.text(
     st.characters(categories=["L", "M", "N", "P", "S"]) | st.sampled_from(' \t\n\r"#:'),
     max_size=24,
 )
-NAME = st.from_regex(r"[a-z0-9][a-z0-9._-]{0,15}(:[a-z0-9._-]{1,8})?", fullmatch=True)
+NAME = st.from_regex(r"[a-z0-9][a-z0-9._-]{0,15}(:[a-z0-9][a-z0-9._-]{0,7})?", fullmatch=True)
 SEMVER = st.from_regex(r"(0|[1-9][0-9]?)\.(0|[1-9][0-9]?)\.(0|[1-9])(-rc\.[1-9])?", fullmatch=True)
 
 
