@@ -4,6 +4,13 @@ Ollama's /api/tags digest is the hash of the manifest file Ollama wrote.
 v0.32+ writes the registry's bytes unchanged; v0.11.4 re-serializes them with
 Go's json.Marshal (compact, fields in struct order). A local model matches a
 registry manifest when its digest equals either hash, so we compute both.
+
+Names compare case-insensitively in Ollama, but a distribution registry serves
+repositories under lower-case paths only (its grammar has no upper case), so
+the repository and host are asked for in lower case: `REG/library/TINY` reads
+`/v2/library/tiny/...`, which is what `ollama pull REG/library/TINY` gets once
+Ollama has folded the name onto the model it holds. The tag is sent as written
+(registry tags are case-sensitive).
 """
 
 from __future__ import annotations
@@ -62,6 +69,11 @@ def go_reserialize(raw: bytes) -> bytes:
     return text.encode()
 
 
+def registry_repository(name: ModelName) -> str:
+    """The repository path a registry serves `name` under: namespace/model in lower case."""
+    return f"{name.namespace}/{name.model}".lower()
+
+
 def _sha(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
@@ -88,7 +100,8 @@ def fetch_manifest(
     """GET the manifest for name's tag (or a digest reference) from its registry."""
     scheme = "http" if insecure else "https"
     ref = reference or name.tag
-    url = f"{scheme}://{name.host}/v2/{name.namespace}/{name.model}/manifests/{ref}"
+    repository = registry_repository(name)
+    url = f"{scheme}://{name.host.lower()}/v2/{repository}/manifests/{ref}"
     shown = name.display
     try:
         with httpx.Client(timeout=timeout, follow_redirects=True) as client:
@@ -102,7 +115,7 @@ def fetch_manifest(
         hint = "" if insecure else " (a plain-http registry needs `insecure: true`)"
         raise ConnectionFailed(f"cannot reach registry {name.host}: {e}{hint}", model=shown) from e
     if response.status_code == 404:
-        raise NotFound(f"registry {name.host} has no {name.repository}:{ref}", model=shown)
+        raise NotFound(f"registry {name.host} has no {repository}:{ref}", model=shown)
     if response.status_code >= 500:
         raise ServerFailure(f"registry answered {response.status_code}", model=shown)
     if response.status_code != 200:
