@@ -10,7 +10,8 @@ exists only in the later one. What a user may find surprising, all as Ollama:
   inside a multi-line value; characters that are not printable are dropped,
   except tab and line breaks inside quotes: "printable" is Go's strconv.IsPrint
   (printable.py), never the running Python's Unicode tables;
-- invalid UTF-8 becomes one U+FFFD per byte, as Go's decoder does;
+- invalid UTF-8 becomes U+FFFD per maximal invalid subpart (Go's x/text decoder
+  and Python's "replace" agree; the corpus test checks it);
 - an empty TEMPLATE or SYSTEM means "not set" (Ollama omits it from the request);
 - `PARAMETER stop` accumulates, any other repeated command or parameter replaces,
   LICENSE and MESSAGE accumulate; only the last ADAPTER counts;
@@ -32,7 +33,6 @@ errors (the Ollama CLI fails later, encoding JSON); DRAFT, RENDERER and PARSER
 
 from __future__ import annotations
 
-import codecs
 import math
 import os
 import re
@@ -142,28 +142,12 @@ def parse_modelfile_located(
     return spec, warnings, origin.where(froms[0].value_at)
 
 
-def _per_byte(error: UnicodeError) -> tuple[str, int]:
-    """Go's UTF-8 decoder: one U+FFFD for every byte of an invalid sequence."""
-    assert isinstance(error, UnicodeDecodeError)
-    return "\ufffd" * (error.end - error.start), error.end
-
-
-def _per_unit(error: UnicodeError) -> tuple[str, int]:
-    """Go's UTF-16 decoder: one U+FFFD for every invalid 16-bit unit (or odd last byte)."""
-    assert isinstance(error, UnicodeDecodeError)
-    return "\ufffd" * ((error.end - error.start + 1) // 2), error.end
-
-
-codecs.register_error("ollama-provision-utf8", _per_byte)
-codecs.register_error("ollama-provision-utf16", _per_unit)
-
-
 def decode_modelfile(data: bytes) -> str:
     """Modelfile bytes to text as Ollama reads them: UTF-8, or UTF-16 when a BOM says so."""
     for bom, codec in ((b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")):
         if data.startswith(bom):
-            return data[2:].decode(codec, errors="ollama-provision-utf16")
-    return data.removeprefix(b"\xef\xbb\xbf").decode("utf-8", errors="ollama-provision-utf8")
+            return data[2:].decode(codec, errors="replace")
+    return data.removeprefix(b"\xef\xbb\xbf").decode("utf-8", errors="replace")
 
 
 # ---- reading: the character grammar of ParseFile ------------------------------------

@@ -20,7 +20,14 @@ from pathlib import Path
 
 import httpx
 
-from tests.testbed.build import PINNED, VERSIONS, binary_path, cache_dir, ensure_ollama
+from tests.testbed.build import (
+    PINNED,
+    VERSIONS,
+    binary_path,
+    cache_dir,
+    ensure_ollama,
+    ensure_parser,
+)
 from tests.testbed.ollama_server import start_server
 from tests.testbed.registry import start_registry
 from tests.testbed.seed import fill_registry
@@ -59,6 +66,7 @@ def build() -> None:
         text = out.stdout + out.stderr
         reported = text.rsplit("version is", 1)[-1].strip() if "version is" in text else text
         print(f"ollama v{version}: {binary} (reports version {reported})")
+        print(f"modelfile-parser over ollama v{version}: {ensure_parser(version)}")
 
 
 def up() -> dict[str, object]:

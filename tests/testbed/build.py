@@ -7,13 +7,20 @@ deletes, but cannot run a model (its llama-server payload is built by cmake),
 so only model-management tests use it. Checked on 2026-11-25: v0.34.4 is the
 newest tag the proxy serves (v0.34.5, v0.35.0 and later do not exist there)
 and builds with one `go install`; v0.32.15 built the same way.
+
+Next to each Ollama binary: `modelfile-parser` (source in modelfile_parser/),
+a small program over Ollama's own `parser` package of the same release, the
+reference our Modelfile parser is compared with. It is built in a scratch
+module whose go.mod requires github.com/ollama/ollama at that version.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 PINNED = "0.11.4"
@@ -52,4 +59,35 @@ def ensure_ollama(version: str) -> Path:
     if result.returncode != 0 or not binary.exists():
         tail = log.read_text(errors="replace").splitlines()[-15:]
         raise RuntimeError(f"building ollama v{version} failed:\n" + "\n".join(tail))
+    return binary
+
+
+PARSER_SOURCE = Path(__file__).resolve().parent / "modelfile_parser" / "main.go"
+
+
+def parser_path(version: str) -> Path:
+    return cache_dir() / "bin" / f"modelfile-parser-{version}" / "modelfile-parser"
+
+
+def ensure_parser(version: str) -> Path:
+    """Ollama's Modelfile parser of `version`, as a program (built once per source change)."""
+    binary = parser_path(version)
+    stamp = binary.with_name("source.go")
+    source = PARSER_SOURCE.read_text()
+    if binary.exists() and stamp.exists() and stamp.read_text() == source:
+        return binary
+    binary.parent.mkdir(parents=True, exist_ok=True)
+    log = cache_dir() / f"build-modelfile-parser-{version}.log"
+    go_mod = f"module modelfileparser\n\ngo 1.24\n\nrequire github.com/ollama/ollama v{version}\n"
+    env = {**os.environ, "CGO_ENABLED": "0", "GOFLAGS": "-mod=mod"}
+    print(f"building modelfile-parser over ollama v{version} (log: {log})", file=sys.stderr)
+    with tempfile.TemporaryDirectory() as scratch, log.open("w") as out:
+        shutil.copy(PARSER_SOURCE, Path(scratch) / "main.go")
+        (Path(scratch) / "go.mod").write_text(go_mod)
+        for cmd in (["go", "mod", "tidy"], ["go", "build", "-o", str(binary), "."]):
+            result = subprocess.run(cmd, env=env, cwd=scratch, stdout=out, stderr=subprocess.STDOUT)
+            if result.returncode != 0:
+                tail = log.read_text(errors="replace").splitlines()[-15:]
+                raise RuntimeError("building modelfile-parser failed:\n" + "\n".join(tail))
+    stamp.write_text(source)
     return binary

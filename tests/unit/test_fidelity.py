@@ -72,8 +72,9 @@ def test_a_non_ascii_letter_never_folds_into_a_command(tmp_path: Path) -> None:
         parse_modelfile("FROM x\n\u017fYSTEM hi\n", source="M", base_dir=tmp_path)
 
 
-def test_invalid_utf8_is_one_replacement_per_byte_as_go_decodes_it() -> None:
-    assert decode_modelfile(b"SYSTEM a\xe2\x82b") == "SYSTEM a\ufffd\ufffdb"
+def test_invalid_utf8_is_replaced_as_go_decodes_it() -> None:
+    # one U+FFFD per maximal invalid subpart (seen from Ollama's parser in the corpus test)
+    assert decode_modelfile(b"SYSTEM a\xe2\x82b") == "SYSTEM a\ufffdb"
     assert decode_modelfile(b"\xed\xa0\x80") == "\ufffd" * 3
     assert decode_modelfile(b"\xef\xbb\xbfFROM x") == "FROM x"
     assert decode_modelfile("\ufeffFROM 🩷".encode("utf-16-le")) == "FROM 🩷"
