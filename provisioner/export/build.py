@@ -15,7 +15,9 @@ The rules, in the order they apply (`ollama-provision export --help` sums them u
   Modelfile holding only what differs from its base as the server has it now
   (Ollama inherits the rest; licenses add up, so the base's are left out).
 - Built from a local file: parent_model is then a path or a file name (v0.11
-  writes the blob path, v0.32 the file name). A model pushed to a registry and
+  writes the blob path, v0.32 the file name; for a GGUF whose name has no
+  suffix, such as the blob path `ollama show --modelfile` prints, v0.34 writes
+  the blob's own name `sha256-<hex>`, never a model name). A model pushed to a registry and
   pulled keeps the pusher's value, so it counts as built here only when the path
   is in this server's own blob folder, or, for a bare file name, when none of its
   names is published (has a registry host or a namespace). Its weights exist
@@ -30,8 +32,10 @@ The rules, in the order they apply (`ollama-provision export --help` sums them u
   address (or *.localhost, *.local, *.internal) is taken to speak plain http
   (`insecure: true`, with a comment); any other host gets https and a comment
   saying how to switch. Nothing the server reports tells which it is.
-- A base that is an alias of an exported model is written as that model's
-  canonical name: apply creates before it copies.
+- A custom model's FROM is written as it was recorded (parent_model), also
+  when that name is an alias (a copy) of another model: the layers record the
+  base's name, so only the same FROM rebuilds the same digest. apply must make
+  such an alias before the create that uses it.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,6 +72,7 @@ Key = tuple[str, str, str, str]
 
 QUANTIZE_TYPES = ("F32", "F16", "Q8_0", "Q4_K_S", "Q4_K_M")
 _FILE_SUFFIXES = (".gguf", ".safetensors", ".bin")
+_BLOB_NAME = re.compile(r"sha256[-:][0-9a-fA-F]{64}")  # a blob's file name (or digest)
 _NOWHERE = Path("/nonexistent/ollama-provision-export")  # no FROM resolves to a file here
 
 
@@ -190,6 +196,7 @@ def _looks_like_file(value: str) -> bool:
         value.startswith(("/", "./", "../", "~"))
         or "\\" in value
         or value.lower().endswith(_FILE_SUFFIXES)
+        or _BLOB_NAME.fullmatch(value) is not None
     )
 
 
@@ -485,15 +492,11 @@ def _custom(
 ) -> ExportedModel:
     show = shows[g.digest]
     base = _base_of(parent, by_key)
-    base_name = base.canonical.display if base else parse_name(parent).display
+    base_name = parse_name(parent).display  # as recorded, even when it is an alias
     spec, reading = read_definition(g, show, base_name, base, shows[base.digest] if base else None)
     notes = list(reading.notes)
-    recorded = parse_name(parent)
-    if base is not None and recorded.key != base.canonical.key:
-        notes.append(
-            f"built FROM {recorded.display}, an alias of {base_name}: written as {base_name}, "
-            "since apply creates before it copies"
-        )
+    if base is not None and parse_name(parent).key != base.canonical.key:
+        notes.append(f"built FROM {base_name}, an alias of {base.canonical.display}")
     why = blocked or reading.unreproducible
     if why is not None:
         weights = show_weights(show).model
