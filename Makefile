@@ -28,7 +28,10 @@ test: bootstrap
 	$(MAKE) --no-print-directory lint
 	$(PY) -m pytest -q --durations=15 tests
 
+# BENCH_QUICK=1 make bench: the plan benchmark at 1,000/2,000 models and a 1,000-model server.
 bench: bootstrap
 	$(PY) benchmarks/bench_manifest.py
+	$(PY) -m benchmarks.bench_plan_scale
+	$(PY) -m benchmarks.bench_startup
 	$(PY) -m benchmarks.bench_noop_apply
 	$(PY) -m benchmarks.bench_blobs
