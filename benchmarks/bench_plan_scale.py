@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import statistics
 import tempfile
 import time
@@ -52,6 +53,7 @@ SIZES = [
 ]
 SERVER_MODELS = int(os.environ.get("BENCH_PLAN_SERVER_MODELS", "1000" if QUICK else "10000"))
 RUNS = int(os.environ.get("BENCH_RUNS", "5"))
+STEP = 200  # copies between progress lines
 BUDGET = float(os.environ.get("BENCH_PLAN_BUDGET", "120"))  # seconds; a bigger N is skipped
 HERE = Position("models.yaml", 1, 1)
 
@@ -185,8 +187,11 @@ def _copy_all(url: str, source: str, names: list[str]) -> None:
             answer = client.post("/api/copy", json={"source": source, "destination": name})
             answer.raise_for_status()
 
-        with ThreadPoolExecutor(max_workers=4) as pool:
+        pool = ThreadPoolExecutor(max_workers=4)
+        try:
             list(pool.map(copy, names))
+        finally:
+            pool.shutdown(cancel_futures=True)  # Ctrl-C: stop now, keep what was copied
 
 
 def store_folder() -> Path:
@@ -221,10 +226,10 @@ def real() -> None:
         names = [f"bench/m{i:05d}:latest" for i in range(1, SERVER_MODELS)]
         todo = [n for n in names if n not in present]
         started = time.perf_counter()
-        for i in range(0, len(todo), 500):  # in steps, so progress shows and survives a stop
-            _copy_all(server.url, source, todo[i : i + 500])
+        for i in range(0, len(todo), STEP):  # in steps, so progress shows and survives a stop
+            _copy_all(server.url, source, todo[i : i + STEP])
             print(
-                f"  copied {min(i + 500, len(todo))}/{len(todo)} "
+                f"  copied {min(i + STEP, len(todo))}/{len(todo)} "
                 f"({time.perf_counter() - started:.0f}s)",
                 flush=True,
             )
@@ -253,6 +258,9 @@ def real() -> None:
 
 
 def main() -> None:
+    # SIGTERM too stops the copies cleanly (the server stops, the copies stay):
+    # a background job ignores SIGINT.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     pure()
     if os.environ.get("BENCH_PLAN_PURE_ONLY") != "1":
         real()
