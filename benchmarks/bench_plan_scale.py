@@ -12,14 +12,16 @@ Part 2, real: one Ollama v0.11.4 server from the test bed holding
 BENCH_PLAN_SERVER_MODELS models (default 10000), made from one tiny created
 model by the real POST /api/copy (what `ollama cp` sends), several at once.
 Copies cost O(n) each on the server (see real()), so its models folder is
-kept in the cache (BENCH_PLAN_STORE) and grown, not rebuilt, on the next run.
-Then, side by side, BENCH_RUNS runs (default 5) each of
+kept in the cache (BENCH_PLAN_STORE) and grown, not rebuilt, on the next run
+(the manifest declares every model the server holds, so a folder grown larger
+by an earlier run is measured at its size). Then, side by side, BENCH_RUNS runs (default 5) each of
   `ollama-provision plan models.yaml`  (a manifest declaring all of them)
   `ollama list`                         (the same server, the same build's CLI)
 with best and median wall time and the ratio.
 
-BENCH_QUICK=1: sizes 1000,2000 and 1,000 models on the server (for `make bench`
-on a small machine). Run: .venv/bin/python -m benchmarks.bench_plan_scale
+BENCH_QUICK=1: sizes 1000,2000 and at least 1,000 models on the server (for
+`make bench` on a small machine; BENCH_PLAN_STORE=/tmp/x for a folder of its own).
+Run: .venv/bin/python -m benchmarks.bench_plan_scale
 """
 
 from __future__ import annotations
@@ -233,22 +235,22 @@ def real() -> None:
                 f"({time.perf_counter() - started:.0f}s)",
                 flush=True,
             )
-        count = len(server.tags())
+        # Declare exactly what the server holds: at least SERVER_MODELS models, more
+        # when an earlier run with a larger count grew the kept folder.
+        declared = sorted(server.tags())
         print(
-            f"\nreal server: Ollama {server.version} holding {count} models "
+            f"\nreal server: Ollama {server.version} holding {len(declared)} models "
             f"({len(todo)} copied by POST /api/copy in {time.perf_counter() - started:.0f}s "
             f"this run; kept in {folder})"
         )
         manifest = work / "models.yaml"
-        declared = [source, *names]
         manifest.write_text("version: 1\nmodels:\n" + "".join(f"  - name: {n}\n" for n in declared))
         env = {**server.env(), "NO_COLOR": "1"}
         ours = [*ollama_provision(), "--host", server.url, "plan", str(manifest)]
-        runs = RUNS
         plan = time_command(
-            f"ollama-provision plan ({len(declared)} declared)", ours, env, runs=runs
+            f"ollama-provision plan ({len(declared)} declared)", ours, env, runs=RUNS
         )
-        listing = time_command("ollama list", [str(server.binary), "list"], env, runs=runs)
+        listing = time_command("ollama list", [str(server.binary), "list"], env, runs=RUNS)
         print(table([plan, listing], against=listing))
         print("(ratio: median against `ollama list`; goal: the plan within 3x)")
         print("plan said:", plan.output.strip().splitlines()[-1])
