@@ -1,18 +1,42 @@
 """ollama-provision: models-as-code for Ollama.
 
 The public API is what this module exports; everything else is internal.
+Names are imported on first use, so `import provisioner` (and the CLI's
+start-up) pays only for what is used.
 """
 
-from provisioner.api import apply, drift, load, plan
-from provisioner.errors import (
-    ConnectionFailed,
-    LockError,
-    ManifestError,
-    ModelfileError,
-    NotFound,
-    ProvisionError,
-    ServerError,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from provisioner.api import apply, drift, load, plan
+    from provisioner.errors import (
+        ConnectionFailed,
+        LockError,
+        ManifestError,
+        ModelfileError,
+        NotFound,
+        ProvisionError,
+        Refused,
+        ServerError,
+    )
+
+_WHERE = {
+    "apply": "provisioner.api",
+    "drift": "provisioner.api",
+    "load": "provisioner.api",
+    "plan": "provisioner.api",
+    "ConnectionFailed": "provisioner.errors",
+    "LockError": "provisioner.errors",
+    "ManifestError": "provisioner.errors",
+    "ModelfileError": "provisioner.errors",
+    "NotFound": "provisioner.errors",
+    "ProvisionError": "provisioner.errors",
+    "Refused": "provisioner.errors",
+    "ServerError": "provisioner.errors",
+}
 
 __all__ = [
     "ConnectionFailed",
@@ -21,9 +45,18 @@ __all__ = [
     "ModelfileError",
     "NotFound",
     "ProvisionError",
+    "Refused",
     "ServerError",
     "apply",
     "drift",
     "load",
     "plan",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'provisioner' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_WHERE[name]), name)
+    globals()[name] = value
+    return value

@@ -3,11 +3,13 @@
     import provisioner
     manifest = provisioner.load("models.yaml")
     print(provisioner.plan(manifest).actions)
-    results = provisioner.apply(manifest, allow_deletions=True)
+    results = provisioner.apply(manifest)
     leftovers = provisioner.drift(manifest)
 
-Host resolution is the CLI's: `host`, else the manifest's server.host, else
-OLLAMA_HOST, else http://127.0.0.1:11434.
+Every function runs the same pipeline as the CLI (reconcile/core.py): it reads
+the lock beside the manifest when there is one, resolves the host the same
+way (`host`, else the manifest's server.host, else OLLAMA_HOST, else
+http://127.0.0.1:11434), and gives the same answer as the matching command.
 """
 
 from __future__ import annotations
@@ -16,15 +18,11 @@ from pathlib import Path
 
 from provisioner.errors import ProvisionError
 from provisioner.manifest.load import Manifest, load_manifest
-from provisioner.reconcile.apply import ApplyOptions, Result, apply_plan
-from provisioner.reconcile.observe import observe_server
-from provisioner.reconcile.plan import Drift, Plan, make_plan
-from provisioner.server.client import Client, ProgressCallback
-from provisioner.server.connect import connect
-
-
-def _client(manifest: Manifest, host: str | None) -> Client:
-    return connect(manifest, host)[0]
+from provisioner.reconcile import core
+from provisioner.reconcile.actions import Drift
+from provisioner.reconcile.apply import Result
+from provisioner.reconcile.plan import Plan
+from provisioner.server.client import DEFAULT_STALL, ProgressCallback
 
 
 def load(path: str | Path) -> Manifest:
@@ -40,9 +38,8 @@ def plan(
     prune: bool | None = None,
 ) -> Plan:
     """Observe the server and return what apply would do (nothing is changed)."""
-    with _client(manifest, host) as client:
-        state = observe_server(client, manifest, check_updates=check_updates)
-    return make_plan(manifest, state, prune=prune)
+    settings = core.Settings(host=host, check_updates=check_updates, prune=prune)
+    return core.plan(manifest, settings).plan
 
 
 def apply(
@@ -53,21 +50,38 @@ def apply(
     allow_deletions: bool = False,
     check_updates: bool = False,
     prune: bool | None = None,
+    locked: bool = False,
+    stall_timeout: float = DEFAULT_STALL,
     on_progress: ProgressCallback | None = None,
 ) -> list[Result]:
     """Converge the server to the manifest; one Result per action (check `outcome`).
 
-    Deletions are refused (ProvisionError, nothing changed) unless allow_deletions.
+    Models declared `state: absent` are deleted. Undeclared models deleted by
+    pruning are refused (ProvisionError, nothing changed) unless allow_deletions.
+    With locked, anything that differs from the lock raises Refused (nothing changed).
     """
-    with _client(manifest, host) as client:
-        state = observe_server(client, manifest, check_updates=check_updates)
-        planned = make_plan(manifest, state, prune=prune)
-        doomed = [a.model.display for a in planned.actions if a.kind == "delete"]
-        if doomed and not allow_deletions:
-            raise ProvisionError(
-                f"the plan deletes {', '.join(doomed)}; pass allow_deletions=True to allow it"
-            )
-        return apply_plan(planned, client, ApplyOptions(parallel=parallel, on_progress=on_progress))
+    settings = core.Settings(
+        host=host,
+        check_updates=check_updates,
+        prune=prune,
+        locked=locked,
+        parallel=parallel,
+        stall_timeout=stall_timeout,
+    )
+    refused: list[str] = []
+
+    def consent(names: list[str]) -> bool:
+        refused.extend(names)
+        return allow_deletions
+
+    applied = core.apply(
+        manifest, settings, core.Hooks(on_progress=on_progress, confirm_prune=consent)
+    )
+    if applied.outcome == "cancelled":
+        raise ProvisionError(
+            f"the plan prunes {', '.join(refused)}; pass allow_deletions=True to allow it"
+        )
+    return list(applied.results)
 
 
 def drift(

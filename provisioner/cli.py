@@ -1,101 +1,159 @@
-"""Command-line entry point: parses options and dispatches to provisioner.commands.
+"""Command-line entry point: parses options and calls one command function.
 
-Nothing else lives here. Every ProvisionError becomes one line on stderr and
-an exit code; a traceback only with --verbose.
+Nothing else lives here. Each command's module is imported only when that
+command runs, so `--help`, `--version` and completion stay fast. Every
+ProvisionError becomes one line on stderr (and, under --output json, an error
+document on stdout) and an exit code; a traceback only with --verbose.
 """
 
 from __future__ import annotations
 
-import importlib
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import click
 
 from provisioner import exit_codes
-from provisioner.errors import LockError, ManifestError, ModelfileError, ProvisionError
+
+F = TypeVar("F", bound=Callable[..., Any])
+DEFAULT_FILE = "models.yaml"
 
 
 @dataclass(frozen=True)
 class GlobalOptions:
-    host: str | None
-    output: str
-    verbose: bool
-    quiet: bool
+    host: str | None = None
+    output: str = "text"
+    verbose: bool = False
+    quiet: bool = False
 
 
-def _guarded(opts: GlobalOptions, fn: Callable[[], int]) -> int:
-    """Run a command; turn our errors into one line and an exit code."""
-    try:
-        return fn()
-    except KeyboardInterrupt:
-        click.echo("interrupted; rerun the same command to converge", err=True)
-        return exit_codes.INTERRUPTED
-    except (ManifestError, ModelfileError, LockError) as e:
-        if opts.verbose:
-            raise
-        problems = getattr(e, "problems", None)
-        for line in [str(p) for p in problems] if problems else [str(e)]:
-            click.echo(f"error: {line}", err=True)
-        return exit_codes.USAGE
-    except ProvisionError as e:
-        if opts.verbose:
-            raise
-        click.echo(f"error: {e}", err=True)
-        return exit_codes.FAILED
-    except OSError as e:  # a file we were told to read or write
-        if opts.verbose:
-            raise
+def _usage_error(e: BaseException) -> bool:
+    from provisioner.errors import LockError, ManifestError, ModelfileError, WouldOverwrite
+
+    return isinstance(e, (ManifestError, ModelfileError, LockError, WouldOverwrite))
+
+
+def _error_lines(e: BaseException) -> list[str]:
+    from provisioner.errors import ManifestError, ProvisionError, Refused
+
+    if isinstance(e, ManifestError):
+        return [f"error: {p}" for p in e.problems] or [f"error: {e}"]
+    if isinstance(e, Refused):
+        return [f"refusing to apply: {r}" for r in e.reasons] + ["apply --locked: nothing changed"]
+    if isinstance(e, ProvisionError):
+        return [f"error: {e}"]
+    if isinstance(e, OSError):  # a file we were told to read or write
         where = f" {e.filename}" if e.filename else ""
-        click.echo(f"error:{where}: {e.strerror or e}", err=True)
-        return exit_codes.FAILED
-    except Exception as e:  # a bug of ours: still one line, the traceback on request
+        return [f"error:{where}: {e.strerror or e}"]
+    return [f"error: unexpected {type(e).__name__}: {e} (rerun with --verbose and report it)"]
+
+
+def _exit_code(e: BaseException) -> int:
+    if isinstance(e, KeyboardInterrupt):
+        return exit_codes.INTERRUPTED
+    return exit_codes.USAGE if _usage_error(e) else exit_codes.FAILED
+
+
+def _run(opts: GlobalOptions, command: Callable[[], int]) -> NoReturn:
+    """Run a command; turn any error into one line (and a JSON error document) and exit."""
+    try:
+        code = command()
+    except KeyboardInterrupt as e:
+        click.echo("interrupted; rerun the same command to converge", err=True)
+        _emit_error_document(opts, "interrupted", _exit_code(e), e)
+        code = exit_codes.INTERRUPTED
+    except Exception as e:
         if opts.verbose:
             raise
-        click.echo(
-            f"error: unexpected {type(e).__name__}: {e} (rerun with --verbose and report it)",
-            err=True,
-        )
-        return exit_codes.FAILED
+        lines = _error_lines(e)
+        for line in lines:
+            click.echo(line, err=True)
+        code = _exit_code(e)
+        _emit_error_document(opts, lines[0].removeprefix("error: "), code, e)
+    sys.exit(code)
 
 
-def _dispatch(opts: GlobalOptions, verb: str, *args: Any, **kwargs: Any) -> NoReturn:
-    """Run commands/<verb>.py's run() and exit with its code.
+def _emit_error_document(opts: GlobalOptions, message: str, code: int, e: BaseException) -> None:
+    if opts.output != "json":
+        return
+    import json
 
-    Imported on use, so `--help` and completion stay fast.
-    """
-    command = importlib.import_module(f"{__package__}.commands.{verb}")
-    sys.exit(_guarded(opts, lambda: int(command.run(*args, **kwargs))))
+    from provisioner.errors import ManifestError
+    from provisioner.views.json_docs import error_document
+
+    problems = e.problems if isinstance(e, ManifestError) else ()
+    click.echo(json.dumps(error_document(message, code, problems)))
+
+
+_GLOBAL = "ollama-provision.global-options"
+
+
+def _remember(ctx: click.Context, /, param: click.Parameter, value: Any) -> Any:
+    """Keep a global option's value on the root context; a later one (after the
+    command name) overrides an earlier one (before it)."""
+    if value is not None and value is not False and param.name is not None:
+        ctx.find_root().meta.setdefault(_GLOBAL, {})[param.name] = value
+    return value
+
+
+def _global_options(fn: F) -> F:
+    """--host, -o, -v, -q: accepted before the command name and after it."""
+    for option in (
+        click.option(
+            "--quiet",
+            "-q",
+            is_flag=True,
+            help="Only failures and the final summary line.",
+            callback=_remember,
+            expose_value=False,
+        ),
+        click.option(
+            "--verbose",
+            "-v",
+            is_flag=True,
+            help="Show the traceback behind an error.",
+            callback=_remember,
+            expose_value=False,
+        ),
+        click.option(
+            "--output",
+            "-o",
+            type=click.Choice(["text", "json"]),
+            help="text for people (the default), json for machines.",
+            callback=_remember,
+            expose_value=False,
+        ),
+        click.option(
+            "--host",
+            help="Ollama server URL (else manifest, else OLLAMA_HOST).",
+            callback=_remember,
+            expose_value=False,
+        ),
+    ):
+        fn = option(fn)
+    return fn
+
+
+def _opts(ctx: click.Context) -> GlobalOptions:
+    return GlobalOptions(**ctx.find_root().meta.get(_GLOBAL, {}))
+
+
+def _settings(opts: GlobalOptions, **chosen: Any) -> Any:
+    from provisioner.reconcile.core import Settings
+
+    return Settings(host=opts.host, **chosen)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--host", envvar=None, help="Ollama server URL (else manifest, else OLLAMA_HOST).")
-@click.option(
-    "--output", "-o", type=click.Choice(["text", "json"]), default="text", show_default=True
-)
-@click.option("--verbose", "-v", is_flag=True, help="Show the traceback behind an error.")
-@click.option("--quiet", "-q", is_flag=True, help="Only errors and the final summary.")
+@_global_options
 @click.version_option(package_name="ollama-provision")
-@click.pass_context
-def cli(ctx: click.Context, host: str | None, output: str, verbose: bool, quiet: bool) -> None:
+def cli() -> None:
     """Models-as-code for Ollama: declare models in YAML, reconcile a server to it."""
-    ctx.obj = GlobalOptions(host=host, output=output, verbose=verbose, quiet=quiet)
 
 
-@cli.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.pass_obj
-def validate(opts: GlobalOptions, files: tuple[str, ...]) -> None:
-    """Check manifest files; exit 0 when all are valid, 2 otherwise."""
-    _dispatch(opts, "validate", list(files), output=opts.output)
-
-
-def _manifest_arg(fn: Callable[..., None]) -> Callable[..., None]:
-    return click.argument("file", type=click.Path(dir_okay=False))(fn)
-
-
+_file = click.argument("file", default=DEFAULT_FILE, type=click.Path(dir_okay=False))
 _check_updates = click.option(
     "--check-updates", is_flag=True, help="Compare each tag with the registry's current digest."
 )
@@ -105,10 +163,28 @@ _prune = click.option(
 
 
 @cli.command()
-@_manifest_arg
-@click.option("--parallel", default=2, show_default=True, type=click.IntRange(1, 16))
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
+@_global_options
+@click.pass_context
+def validate(ctx: click.Context, /, files: tuple[str, ...]) -> None:
+    """Check manifest files (default: models.yaml); exit 0 when all are valid, 2 otherwise."""
+    opts = _opts(ctx)
+    from provisioner.commands import validate as command
+
+    _run(opts, lambda: command.run(list(files) or [DEFAULT_FILE], output=opts.output))
+
+
+@cli.command()
+@_file
+@click.option(
+    "--parallel",
+    default=2,
+    show_default=True,
+    type=click.IntRange(1, 16),
+    help="How many pulls run at once.",
+)
 @click.option("--dry-run", is_flag=True, help="Print the plan; send no mutating request.")
-@click.option("--yes", "-y", is_flag=True, help="Allow deletions without a prompt.")
+@click.option("--yes", "-y", is_flag=True, help="Allow deletions by pruning without a prompt.")
 @click.option(
     "--stall-timeout",
     default=120.0,
@@ -121,9 +197,11 @@ _prune = click.option(
 @click.option(
     "--locked", is_flag=True, help="Refuse, before any change, anything that differs from the lock."
 )
-@click.pass_obj
+@_global_options
+@click.pass_context
 def apply(
-    opts: GlobalOptions,
+    ctx: click.Context,
+    /,
     file: str,
     parallel: int,
     dry_run: bool,
@@ -133,77 +211,101 @@ def apply(
     check_updates: bool,
     locked: bool,
 ) -> None:
-    """Make the server hold exactly what FILE declares."""
-    _dispatch(
+    """Make the server hold what FILE declares.
+
+    Undeclared models are left alone unless pruning is on (--prune or
+    prune.enabled), and then deleted only with --yes or a yes at the prompt.
+    """
+    opts = _opts(ctx)
+    from provisioner.commands import apply as command
+
+    settings = _settings(
         opts,
-        "apply",
-        file,
-        host=opts.host,
-        output=opts.output,
-        quiet=opts.quiet,
-        parallel=parallel,
-        dry_run=dry_run,
-        prune=prune,
-        yes=yes,
         check_updates=check_updates,
-        stall_timeout=stall_timeout,
+        prune=prune,
         locked=locked,
+        parallel=parallel,
+        stall_timeout=stall_timeout,
+    )
+    _run(
+        opts,
+        lambda: command.run(
+            file, settings, output=opts.output, quiet=opts.quiet, dry_run=dry_run, yes=yes
+        ),
     )
 
 
 @cli.command()
-@_manifest_arg
+@_file
 @click.option("--exit-code", is_flag=True, help="Exit 3 when changes are pending.")
 @_prune
 @_check_updates
-@click.pass_obj
+@_global_options
+@click.pass_context
 def plan(
-    opts: GlobalOptions, file: str, exit_code: bool, prune: bool | None, check_updates: bool
+    ctx: click.Context,
+    /,
+    file: str,
+    exit_code: bool,
+    prune: bool | None,
+    check_updates: bool,
 ) -> None:
     """Show what apply would do, and why, without changing anything."""
-    _dispatch(
-        opts,
-        "plan",
-        file,
-        host=opts.host,
-        output=opts.output,
-        exit_code=exit_code,
-        prune=prune,
-        check_updates=check_updates,
-    )
+    opts = _opts(ctx)
+    from provisioner.commands import plan as command
+
+    settings = _settings(opts, check_updates=check_updates, prune=prune)
+    _run(opts, lambda: command.run(file, settings, output=opts.output, exit_code=exit_code))
 
 
 @cli.command()
-@_manifest_arg
+@_file
 @_check_updates
-@click.pass_obj
-def drift(opts: GlobalOptions, file: str, check_updates: bool) -> None:
+@_global_options
+@click.pass_context
+def drift(ctx: click.Context, /, file: str, check_updates: bool) -> None:
     """Report how the server differs from FILE; exit 3 on drift (the CI check)."""
-    _dispatch(opts, "drift", file, host=opts.host, output=opts.output, check_updates=check_updates)
+    opts = _opts(ctx)
+    from provisioner.commands import drift as command
+
+    settings = _settings(opts, check_updates=check_updates)
+    _run(opts, lambda: command.run(file, settings, output=opts.output))
 
 
 @cli.command()
-@_manifest_arg
-@click.pass_obj
-def warm(opts: GlobalOptions, file: str) -> None:
+@_file
+@_global_options
+@click.pass_context
+def warm(ctx: click.Context, /, file: str) -> None:
     """Load the manifest's `warm: true` models into memory and report their expiry."""
-    _dispatch(opts, "warm", file, host=opts.host, output=opts.output)
+    opts = _opts(ctx)
+    from provisioner.commands import warm as command
+
+    _run(opts, lambda: command.run(file, _settings(opts), output=opts.output))
 
 
 @cli.command()
 @click.argument("file", required=False, type=click.Path(dir_okay=False))
-@click.pass_obj
-def status(opts: GlobalOptions, file: str | None) -> None:
+@_global_options
+@click.pass_context
+def status(ctx: click.Context, /, file: str | None) -> None:
     """List the server's models: size, digest, loaded or not, and (given FILE) in sync or not."""
-    _dispatch(opts, "status", file, host=opts.host, output=opts.output)
+    opts = _opts(ctx)
+    from provisioner.commands import status as command
+
+    _run(opts, lambda: command.run(file, _settings(opts), output=opts.output))
 
 
 @cli.command()
-@_manifest_arg
-@click.pass_obj
-def lock(opts: GlobalOptions, file: str) -> None:
+@_file
+@_global_options
+@click.pass_context
+def lock(ctx: click.Context, /, file: str) -> None:
     """Write <stem>.lock.json: the digest every tag resolves to and a hash of every custom model."""
-    _dispatch(opts, "lock", file, output=opts.output)
+    opts = _opts(ctx)
+    from provisioner.commands import lock as command
+
+    _run(opts, lambda: command.run(file, output=opts.output))
 
 
 @cli.command(name="export")
@@ -214,8 +316,9 @@ def lock(opts: GlobalOptions, file: str) -> None:
     help="Write the manifest here (atomically) instead of to stdout.",
 )
 @click.option("--force", is_flag=True, help="Replace --output-file if it exists.")
-@click.pass_obj
-def export_(opts: GlobalOptions, output_file: str | None, force: bool) -> None:
+@_global_options
+@click.pass_context
+def export_(ctx: click.Context, /, output_file: str | None, force: bool) -> None:
     """Write a manifest that reproduces the server's models.
 
     \b
@@ -230,16 +333,28 @@ def export_(opts: GlobalOptions, output_file: str | None, force: bool) -> None:
     - A model built from a local file exists only on this server: it is written
       commented out, with its weights' sha256, so the manifest stays valid.
     """
-    _dispatch(opts, "export", output_file, host=opts.host, force=force, quiet=opts.quiet)
+    opts = _opts(ctx)
+    from provisioner.commands import export as command
+
+    _run(
+        opts,
+        lambda: command.run(
+            output_file, host=opts.host, force=force, quiet=opts.quiet, output=opts.output
+        ),
+    )
 
 
 @cli.command()
 @click.argument("file", required=False, type=click.Path(dir_okay=False))
 @click.option("--force", is_flag=True, help="Replace FILE if it exists.")
-@click.pass_obj
-def init(opts: GlobalOptions, file: str | None, force: bool) -> None:
+@_global_options
+@click.pass_context
+def init(ctx: click.Context, /, file: str | None, force: bool) -> None:
     """Write a commented starter manifest to FILE (default: models.yaml)."""
-    _dispatch(opts, "init", file, force=force, quiet=opts.quiet)
+    opts = _opts(ctx)
+    from provisioner.commands import init as command
+
+    _run(opts, lambda: command.run(file, force=force, quiet=opts.quiet, output=opts.output))
 
 
 def main() -> None:

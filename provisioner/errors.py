@@ -3,6 +3,13 @@
 ProvisionError
 ├── ManifestError        the manifest is invalid (carries file:line:col per problem)
 ├── ModelfileError       a Modelfile cannot be parsed (file, line, column)
+├── LockError            the lock is missing, unreadable, or disagrees with the manifest
+├── Cancelled            the user interrupted an apply
+├── Refused              apply --locked found a difference from the lock; nothing changed
+├── WouldOverwrite       a file exists and --force was not given (a usage error)
+├── InvalidOutput        what we were about to write does not validate (a bug of ours)
+├── LocalFileError       a FROM/ADAPTER file cannot be read (fails that model only)
+│   └── WeightsNotFound  a folder holds no weights Ollama would take
 └── ServerError          the Ollama server refused or failed a request
     ├── NotFound         404, or a registry that lacks the model
     ├── BadRequest       400 and other 4xx
@@ -10,6 +17,10 @@ ProvisionError
     ├── ServerFailure    5xx, or an error line inside a 200 stream
     └── ConnectionFailed cannot reach the server
         └── Timeout      connected but no answer in time
+
+Raised while parsing and turned into a positioned Problem before a user sees
+them: InvalidName and InvalidDuration (ValueError), YamlFailure. And
+TargetExists (FileExistsError): the atomic writer was told not to replace.
 """
 
 from __future__ import annotations
@@ -75,6 +86,28 @@ class LockError(ProvisionError):
     """The lock is missing, unreadable, or disagrees with the manifest (a usage error)."""
 
 
+class Cancelled(ProvisionError):
+    """The user interrupted the apply (Ctrl-C); streams stop at their next line."""
+
+
+class Refused(ProvisionError):
+    """apply --locked would not leave the server as the lock says: nothing was changed.
+
+    `reasons` holds one line per model."""
+
+    def __init__(self, reasons: tuple[str, ...]) -> None:
+        self.reasons = reasons
+        super().__init__("refusing to apply: " + "; ".join(reasons))
+
+
+class WouldOverwrite(ProvisionError):
+    """The target exists and replacing it was not asked for (--force)."""
+
+
+class InvalidOutput(ProvisionError):
+    """What we were about to write does not load as a manifest: a bug of ours."""
+
+
 class ModelfileError(ProvisionError):
     """A Modelfile cannot be turned into a create request; names file:line:col."""
 
@@ -118,3 +151,43 @@ class ManifestError(ProvisionError):
         first = str(problems[0]) if problems else "invalid manifest"
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         super().__init__(first + more)
+
+
+# Raised while parsing; callers turn them into a Problem at file:line:col.
+
+
+class InvalidName(ValueError):
+    """A model reference Ollama would reject."""
+
+
+class InvalidDuration(ValueError):
+    """A value that neither Ollama nor Go would read as a duration."""
+
+
+class YamlFailure(Exception):
+    """A problem that stops reading the document (the tree would be unusable)."""
+
+    def __init__(self, line: int, column: int, message: str) -> None:
+        super().__init__(message)
+        self.line = line
+        self.column = column
+        self.message = message
+
+
+# Local files.
+
+
+class LocalFileError(ProvisionError):
+    """A FROM/ADAPTER file cannot be read; fails that model's create, not the apply."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+        super().__init__(message)
+
+
+class WeightsNotFound(LocalFileError):
+    """A FROM/ADAPTER folder holds no weight files Ollama would take."""
+
+
+class TargetExists(FileExistsError):
+    """The target exists and overwrite was not asked for."""

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from provisioner.errors import InvalidName
+
 DEFAULT_HOST = "registry.ollama.ai"
 DEFAULT_NAMESPACE = "library"
 DEFAULT_TAG = "latest"
@@ -16,6 +18,9 @@ _MISSING = "!MISSING!"
 
 # Maximum length of each part, from Ollama's isValidLen.
 _MAX_LEN = {"host": 350, "namespace": 80, "model": 80, "tag": 80}
+
+
+Key = tuple[str, str, str, str]  # a name's normalized, case-folded identity
 
 
 @dataclass(frozen=True)
@@ -28,7 +33,7 @@ class ModelName:
     tag: str
 
     @property
-    def key(self) -> tuple[str, str, str, str]:
+    def key(self) -> Key:
         """The identity used for comparison: every part folded to lower case."""
         return (self.host.lower(), self.namespace.lower(), self.model.lower(), self.tag.lower())
 
@@ -53,10 +58,6 @@ class ModelName:
 
     def __str__(self) -> str:
         return self.display
-
-
-class InvalidName(ValueError):
-    """A model reference Ollama would reject."""
 
 
 def _cut_last(s: str, sep: str) -> tuple[str, str, bool]:

@@ -1,41 +1,29 @@
-"""What the server-facing commands share: load, connect, observe, plan."""
+"""What the commands share: printing lines and documents, and the notes every run gives."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from collections.abc import Iterable
+from typing import Any
 
 import click
 
-from provisioner.manifest.load import Manifest, load_manifest
-from provisioner.reconcile.observe import ServerState, observe_server
-from provisioner.reconcile.plan import Plan, make_plan
-from provisioner.server.client import Client
-from provisioner.server.connect import connect
+from provisioner.manifest.load import Manifest
 from provisioner.server.hosts import ResolvedHost
 
 
-@dataclass(frozen=True)
-class Session:
-    manifest: Manifest
-    target: ResolvedHost
-    client: Client
+def echo_lines(lines: Iterable[str], *, err: bool = False) -> None:
+    for line in lines:
+        click.echo(line, err=err)
 
 
-def open_session(
-    file: str, host: str | None, *, text: bool, stall_timeout: float = 120.0
-) -> Session:
-    manifest = load_manifest(file)
-    client, target = connect(manifest, host, stall_timeout=stall_timeout)
-    if text:
-        for warning in manifest.warnings:
-            click.echo(f"warning: {warning}", err=True)
-        if target.note:
-            click.echo(f"note: {target.note}", err=True)
-    return Session(manifest, target, client)
+def echo_document(doc: dict[str, Any]) -> None:
+    click.echo(json.dumps(doc))
 
 
-def observe_and_plan(
-    session: Session, *, check_updates: bool = False, prune: bool | None = None
-) -> tuple[ServerState, Plan]:
-    state = observe_server(session.client, session.manifest, check_updates=check_updates)
-    return state, make_plan(session.manifest, state, prune=prune)
+def echo_notes(manifest: Manifest | None, target: ResolvedHost | None) -> None:
+    """Manifest warnings and a rewritten host, on stderr, before anything else."""
+    for warning in manifest.warnings if manifest else ():
+        click.echo(f"warning: {warning}", err=True)
+    if target is not None and target.note:
+        click.echo(f"note: {target.note}", err=True)

@@ -1,52 +1,25 @@
-"""`drift FILE`: the CI check. Exit 3 when the server differs from the manifest."""
+"""`drift FILE`: the CI check. Exit 3 when the server differs from the manifest
+(or its lock), 1 when something could not be checked, 0 otherwise."""
 
 from __future__ import annotations
 
-import dataclasses
-import json
-
-import click
-
 from provisioner import exit_codes
-from provisioner.commands.common import observe_and_plan, open_session
-from provisioner.manifest.lock import apply_lock, read_lock
-from provisioner.views.report import document, drift_json
+from provisioner.commands.common import echo_document, echo_lines, echo_notes
+from provisioner.manifest.load import load_manifest
+from provisioner.reconcile import core
+from provisioner.views import json_docs, text
 
 
-def run(file: str, *, host: str | None, output: str, check_updates: bool = False) -> int:
-    session = open_session(file, host, text=output == "text")
-    lock = read_lock(session.manifest)
-    lock_problems: list[str] = []
-    if lock is not None:  # the lock's digests are what this server should hold
-        pinned, lock_problems = apply_lock(session.manifest, lock)
-        session = dataclasses.replace(session, manifest=pinned)
-    with session.client:
-        _, plan = observe_and_plan(session, check_updates=check_updates)
-    drifts = plan.drifts
-    unreadable = [f for f in plan.failures if f.drift is None]
+def run(file: str, settings: core.Settings, *, output: str) -> int:
+    manifest = load_manifest(file)
+    planned = core.plan(manifest, settings)
+    plan = planned.plan
     if output == "json":
-        body = document(
-            "drift",
-            session.target.url,
-            server_version=plan.server_version,
-            drift=[drift_json(d) for d in drifts],
-            errors=[{"model": f.model.display, "message": f.message} for f in unreadable]
-            + [{"model": "", "message": p} for p in lock_problems],
-        )
-        click.echo(json.dumps(body))
+        echo_document(json_docs.drift_document(planned))
     else:
-        for d in drifts:
-            detail = f" ({d.detail})" if d.detail else ""
-            click.echo(
-                f"{d.kind:<18} {d.model.display}: expected {d.expected}, actual {d.actual}{detail}"
-            )
-        for f in unreadable:
-            click.echo(f"error: {f.model.display}: {f.message}", err=True)
-        for problem in lock_problems:
-            click.echo(f"error: lock: {problem}", err=True)
-        real = [d for d in drifts if d.kind != "extra"]
-        if not real and not unreadable:
-            click.echo(f"no drift: {len(plan.in_sync)} model(s) in sync")
-    if unreadable or lock_problems:
+        echo_notes(manifest, planned.target)
+        echo_lines(text.drift_lines(planned))
+        echo_lines(text.failure_lines(plan), err=True)
+    if any(f.drift is None for f in plan.failures):
         return exit_codes.FAILED
-    return exit_codes.DRIFT if any(d.kind != "extra" for d in drifts) else exit_codes.OK
+    return exit_codes.DRIFT if any(d.kind != "extra" for d in plan.drifts) else exit_codes.OK

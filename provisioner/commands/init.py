@@ -11,7 +11,9 @@ from pathlib import Path
 import click
 
 from provisioner import exit_codes
-from provisioner.manifest.files import SCHEMA_URL, WouldOverwrite, write_manifest
+from provisioner.commands.common import echo_document
+from provisioner.manifest.files import SCHEMA_URL, write_manifest
+from provisioner.views.json_docs import init_document
 
 DEFAULT_FILE = "models.yaml"
 
@@ -83,13 +85,11 @@ def starter_text(file: str) -> str:
     return STARTER.replace("@SCHEMA@", SCHEMA_URL).replace("@FILE@", file)
 
 
-def run(file: str | None, *, force: bool, quiet: bool) -> int:
+def run(file: str | None, *, force: bool, quiet: bool, output: str = "text") -> int:
     path = Path(file or DEFAULT_FILE)
-    try:
-        write_manifest(path, starter_text(str(path)), force=force)
-    except WouldOverwrite as e:
-        click.echo(f"error: {e}", err=True)
-        return exit_codes.USAGE
-    if not quiet:
+    write_manifest(path, starter_text(str(path)), force=force)  # WouldOverwrite: exit 2
+    if output == "json":
+        echo_document(init_document(path))
+    elif not quiet:
         click.echo(f"wrote {path}: edit the models, then `ollama-provision plan {path}`")
     return exit_codes.OK

@@ -1,31 +1,23 @@
-"""`plan FILE`: observe and print what apply would do; `--exit-code` exits 3 on changes."""
+"""`plan FILE`: what apply would do and why. Exit 1 if the plan holds a failure;
+with --exit-code, 3 when changes are pending (warm-ups are not changes)."""
 
 from __future__ import annotations
 
-import json
-
-import click
-
 from provisioner import exit_codes
-from provisioner.commands.common import observe_and_plan, open_session
-from provisioner.views.report import document, plan_json, plan_text
+from provisioner.commands.common import echo_document, echo_lines, echo_notes
+from provisioner.manifest.load import load_manifest
+from provisioner.reconcile import core
+from provisioner.views import json_docs, text
 
 
-def run(
-    file: str,
-    *,
-    host: str | None,
-    output: str,
-    exit_code: bool,
-    prune: bool | None = None,
-    check_updates: bool = False,
-) -> int:
-    session = open_session(file, host, text=output == "text")
-    with session.client:
-        _, plan = observe_and_plan(session, check_updates=check_updates, prune=prune)
+def run(file: str, settings: core.Settings, *, output: str, exit_code: bool) -> int:
+    manifest = load_manifest(file)
+    planned = core.plan(manifest, settings)
     if output == "json":
-        click.echo(json.dumps(document("plan", session.target.url, **plan_json(plan))))
+        echo_document(json_docs.plan_document(planned))
     else:
-        for line in plan_text(plan, session.target.url):
-            click.echo(line)
-    return exit_codes.DRIFT if exit_code and plan.changes else exit_codes.OK
+        echo_notes(manifest, planned.target)
+        echo_lines(text.plan_lines(planned))
+    if planned.plan.failures:
+        return exit_codes.FAILED
+    return exit_codes.DRIFT if exit_code and planned.plan.changes else exit_codes.OK

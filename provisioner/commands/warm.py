@@ -2,30 +2,23 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
 from provisioner import exit_codes
-from provisioner.commands.common import open_session
-from provisioner.reconcile.apply import ApplyOptions, apply_plan
-from provisioner.reconcile.observe import observe_server
-from provisioner.reconcile.plan import make_warm_plan
-from provisioner.views.report import document, result_line, results_json
+from provisioner.commands.common import echo_document, echo_notes
+from provisioner.manifest.load import load_manifest
+from provisioner.reconcile import core
+from provisioner.views import json_docs, text
 
 
-def run(file: str, *, host: str | None, output: str) -> int:
-    text = output == "text"
-    session = open_session(file, host, text=text)
-    with session.client:
-        state = observe_server(session.client, session.manifest)
-        plan = make_warm_plan(session.manifest, state)
-        on_result = (lambda r: click.echo(result_line(r))) if text else None
-        results = apply_plan(plan, session.client, ApplyOptions(on_result=on_result))
-    if not text:
-        body = document("warm", session.target.url, results=results_json(results))
-        click.echo(json.dumps(body))
-    elif not results:
+def run(file: str, settings: core.Settings, *, output: str) -> int:
+    manifest = load_manifest(file)
+    is_text = output == "text"
+    hooks = core.Hooks(on_result=(lambda r: click.echo(text.result_line(r))) if is_text else None)
+    applied = core.warm(manifest, settings, hooks)
+    if not is_text:
+        echo_document(json_docs.warm_document(applied))
+    elif not applied.results:
+        echo_notes(manifest, applied.planned.target)
         click.echo("nothing to warm: no model has warm: true")
-    failed = any(r.outcome != "done" for r in results)
-    return exit_codes.FAILED if failed else exit_codes.OK
+    return exit_codes.FAILED if applied.outcome == "failed" else exit_codes.OK

@@ -27,23 +27,11 @@ from typing import Any, BinaryIO
 
 from provisioner.atomic import write_atomically
 from provisioner.custom.spec import CreateSpec
-from provisioner.errors import ProvisionError, ServerError
+from provisioner.errors import LocalFileError, ServerError, WeightsNotFound
 from provisioner.server.client import Client, Progress, ProgressCallback, ShowResult
 
 CHUNK = 4 << 20
 CACHE_VERSION = 2
-
-
-class LocalFileError(ProvisionError):
-    """A FROM/ADAPTER file cannot be read; fails that model's create, not the apply."""
-
-    def __init__(self, message: str) -> None:
-        self.message = message
-        super().__init__(message)
-
-
-class WeightsNotFound(LocalFileError):
-    """A FROM/ADAPTER folder holds no weight files Ollama would take."""
 
 
 def default_cache_path() -> Path:

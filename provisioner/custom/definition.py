@@ -27,8 +27,10 @@ from typing import Any
 
 from provisioner.custom.blobs import LocalState, show_weights
 from provisioner.custom.spec import CreateSpec
-from provisioner.names import InvalidName, parse_name
+from provisioner.errors import InvalidName
+from provisioner.names import parse_name
 from provisioner.server.client import ShowResult
+from provisioner.versions import parse_version
 
 DEFAULT_TEMPLATE = "{{ .Prompt }}"  # what /api/show says when a model has no template
 _REWRITES_GGUF = (0, 30)  # from here a create may rewrite an uploaded GGUF (llama-quantize COPY)
@@ -118,14 +120,6 @@ def _excerpt(value: Any) -> str:
     return repr(text) if isinstance(value, str) else text
 
 
-def _version(text: str) -> tuple[int, ...] | None:
-    try:
-        parts = tuple(int(p) for p in text.lstrip("v").split("-")[0].split("+")[0].split("."))
-    except ValueError:
-        return None
-    return parts if any(parts) else None
-
-
 # ---- what the model should have, field by field ----------------------------------------
 
 
@@ -142,8 +136,9 @@ class _Inherited:
     requires: str | None = None
 
 
-def _messages(show: ShowResult) -> tuple[tuple[str, str], ...]:
-    return tuple((str(m.get("role")), str(m.get("content"))) for m in show.messages)
+def show_messages(show: ShowResult) -> tuple[tuple[str, str], ...]:
+    """(role, content) pairs as /api/show lists them; a missing field is empty text."""
+    return tuple((str(m.get("role") or ""), str(m.get("content") or "")) for m in show.messages)
 
 
 def _inherited(spec: CreateSpec, base: ShowResult | None, local: LocalState) -> _Inherited:
@@ -155,7 +150,7 @@ def _inherited(spec: CreateSpec, base: ShowResult | None, local: LocalState) -> 
             template=base.template,
             parameters=parse_show_parameters(base.parameters),
             license=base.license,
-            messages=_messages(base),
+            messages=show_messages(base),
             adapters=show_weights(base).adapters,
             requires=str(base.raw.get("requires") or ""),
         )
@@ -173,12 +168,12 @@ def _inherited(spec: CreateSpec, base: ShowResult | None, local: LocalState) -> 
 
 
 def _at_least(server_version: str, wanted: tuple[int, ...]) -> bool:
-    version = _version(server_version)
+    version = parse_version(server_version)
     return version is not None and version >= wanted
 
 
 def _stored_as_is(server_version: str) -> bool:
-    version = _version(server_version)
+    version = parse_version(server_version)
     return version is not None and version < _REWRITES_GGUF
 
 
@@ -258,7 +253,7 @@ def _messages_difference(
     show: ShowResult,
 ) -> list[str]:
     want = tuple(declared) if declared else inherited
-    have = _messages(show)
+    have = show_messages(show)
     if want is None or want == have:
         return []
     if len(want) != len(have):

@@ -47,7 +47,7 @@ from typing import Any
 
 from provisioner.custom.printable import is_printable, printable_only
 from provisioner.custom.spec import CreateSpec
-from provisioner.errors import ModelfileError
+from provisioner.errors import ModelfileError, WeightsNotFound
 from provisioner.names import invalid_reason
 
 COMMANDS = ("FROM", "PARAMETER", "TEMPLATE", "SYSTEM", "ADAPTER", "LICENSE", "MESSAGE", "REQUIRES")
@@ -335,7 +335,7 @@ def _resolve_from(command: _Command, origin: _Origin) -> tuple[str, bool]:
     if _exists(path, command, origin):
         _check_folder(path, command, origin)
         return path, True
-    if _looks_like_path(command.args):
+    if looks_like_path(command.args):
         raise origin.error(
             command.value_at,
             f"FROM path '{command.args}' does not exist (looked for {path}): "
@@ -368,7 +368,7 @@ def _check_folder(path: str, command: _Command, origin: _Origin) -> None:
     resolved: Ollama's fileDigestMap refuses anything else as "insecure path"."""
     if not os.path.isdir(path):
         return  # a single file is read through its symlinks, wherever they lead
-    from provisioner.custom.blobs import WeightsNotFound, weight_files  # late: heavier imports
+    from provisioner.custom.blobs import weight_files  # late: heavier imports
 
     keyword = "FROM" if command.name == "model" else "ADAPTER"
     try:
@@ -411,7 +411,8 @@ def _exists(path: str, command: _Command, origin: _Origin) -> bool:
     return True
 
 
-def _looks_like_path(value: str) -> bool:
+def looks_like_path(value: str) -> bool:
+    """Whether FROM/ADAPTER text is meant as a file (Ollama's CLI reads these as paths)."""
     return value.startswith(("./", "../", "/", "~", ".\\", "..\\", "\\")) or os.path.isabs(value)
 
 
@@ -662,6 +663,17 @@ def create_request(
     }
     body.update((key, value) for key, value in optional.items() if value)
     return body
+
+
+def to_float32(value: float) -> float | None:
+    """A float parameter as Ollama keeps it (the CLI's float32, as shortest decimal);
+    None when it is not finite or beyond the float32 range."""
+    try:
+        if not math.isfinite(value):
+            return None
+        return _float32(value < 0, Fraction(abs(value)))
+    except OverflowError:  # beyond float32, or an integer too large for any float
+        return None
 
 
 def _json_parameter(name: str, value: Any) -> Any:

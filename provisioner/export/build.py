@@ -54,6 +54,7 @@ from provisioner.custom.definition import (
     DEFAULT_TEMPLATE,
     parse_show_parameters,
     same_parameter_value,
+    show_messages,
 )
 from provisioner.custom.modelfile import (
     DEPRECATED_PARAMETERS,
@@ -62,8 +63,8 @@ from provisioner.custom.modelfile import (
     to_modelfile,
 )
 from provisioner.custom.spec import CreateSpec
-from provisioner.errors import ModelfileError
-from provisioner.names import DEFAULT_HOST, DEFAULT_NAMESPACE, InvalidName, ModelName, parse_name
+from provisioner.errors import InvalidName, ModelfileError
+from provisioner.names import DEFAULT_HOST, DEFAULT_NAMESPACE, ModelName, parse_name
 from provisioner.server.client import ShowResult, TagEntry
 
 Kind = Literal["registry", "custom", "unreproducible"]
@@ -250,10 +251,6 @@ def _typed(name: str, value: Any) -> Any:
     return value if isinstance(value, bool) else None
 
 
-def _messages(show: ShowResult) -> tuple[tuple[str, str], ...]:
-    return tuple((str(m.get("role", "")), str(m.get("content", ""))) for m in show.messages)
-
-
 @dataclass
 class Reading:
     """What was lost reading a definition back, and why it cannot be rebuilt (if so)."""
@@ -346,9 +343,9 @@ def read_definition(
     reading = Reading()
     template = show.template if show.template != DEFAULT_TEMPLATE or base_show else ""
     requires = str(show.raw.get("requires") or "")
-    messages = _messages(show)
+    messages = show_messages(show)
     if base_show is not None:
-        if messages == _messages(base_show):
+        if messages == show_messages(base_show):
             messages = ()
         elif not messages:
             reading.notes.append(

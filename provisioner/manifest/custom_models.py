@@ -14,13 +14,12 @@ reported at its FROM value (`from_position`), not at the manifest key.
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 import re
-import struct
 from pathlib import Path
 from typing import Any
 
+from provisioner.custom.modelfile import looks_like_path, to_float32
 from provisioner.custom.spec import CreateSpec
 from provisioner.errors import ModelfileError, Position, Problem
 from provisioner.manifest.findings import Findings, Path_, pointer
@@ -31,7 +30,6 @@ from provisioner.names import invalid_reason
 MAX_MODELFILE_BYTES = 4 * 1024 * 1024
 
 _INT64 = 2**63
-_FLOAT32_MAX = 3.4028234663852886e38
 _WARNING = re.compile(r"(?P<file>.*):(?P<line>\d+):(?P<column>\d+): (?P<message>.*)", re.DOTALL)
 
 # spec, warnings, error, and the line and column of the FROM value
@@ -118,10 +116,6 @@ class CustomModels:
                 position = Position(m["file"], int(m["line"]), int(m["column"]))
                 findings.warning_elsewhere(path, Problem(position, pointer(path), m["message"]))
         return spec
-
-
-def looks_like_path(value: str) -> bool:
-    return value.startswith(("./", "../", "/", "~", ".\\", "..\\", "\\")) or os.path.isabs(value)
 
 
 def local_path(value: str, base_dir: Path) -> Path:
@@ -276,7 +270,7 @@ def _parameters(values: dict[str, Any], path: Path_, findings: Findings) -> dict
                 ok = False
             typed[name] = number
         elif kind == "number":
-            number32 = float32(value)
+            number32 = to_float32(value)
             if number32 is None:
                 findings.problem(
                     where,
@@ -290,18 +284,3 @@ def _parameters(values: dict[str, Any], path: Path_, findings: Findings) -> dict
         else:
             typed[name] = value
     return typed if ok else None
-
-
-def float32(value: float) -> float | None:
-    """The value as Ollama keeps it (float32) in the fewest digits; None if it cannot be."""
-    try:
-        if not math.isfinite(value) or abs(value) > _FLOAT32_MAX:
-            return None
-    except OverflowError:  # an integer too large for any float
-        return None
-    single = struct.unpack("<f", struct.pack("<f", value))[0]
-    for digits in range(1, 10):
-        shortest = float(f"{single:.{digits}g}")
-        if struct.unpack("<f", struct.pack("<f", shortest))[0] == single:
-            return shortest
-    return float(single)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 import re
 
+from provisioner.errors import InvalidDuration
+
 FOREVER = -1
 _MAX_NANOSECONDS = 2**63 - 1  # Go's time.Duration is an int64 of nanoseconds
 
@@ -28,10 +30,6 @@ _UNITS = {
 _PART = re.compile(r"(\d*)(?:\.(\d*))?([^\d.]*)")
 _NUMBER_TEXT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)")
 _UNIT_HELP = "use ns, us, ms, s, m or h, e.g. 30s or 1h30m"
-
-
-class InvalidDuration(ValueError):
-    """A value that neither Ollama nor Go would read as a duration."""
 
 
 def parse_go_duration(text: str) -> int:

@@ -9,12 +9,17 @@ target: a reader sees the old file or the new one, never half of one. Without
 
 from __future__ import annotations
 
-import contextlib
-import os
 import tempfile
 from pathlib import Path
 
-from provisioner.errors import ManifestError, ProvisionError
+from provisioner.atomic import write_atomically
+from provisioner.errors import (
+    InvalidOutput,
+    ManifestError,
+    ProvisionError,
+    TargetExists,
+    WouldOverwrite,
+)
 from provisioner.manifest.load import load_manifest
 
 # Where editors (yaml-language-server) fetch the manifest schema; the same file
@@ -23,14 +28,6 @@ SCHEMA_URL = (
     "https://raw.githubusercontent.com/ollama-provision/ollama-provision/main/"
     "schemas/manifest.schema.json"
 )
-
-
-class WouldOverwrite(ProvisionError):
-    """The target exists and replacing it was not asked for (--force)."""
-
-
-class InvalidOutput(ProvisionError):
-    """What we were about to write does not load as a manifest: a bug of ours."""
 
 
 def check_manifest_text(text: str, directory: Path | None = None) -> None:
@@ -51,12 +48,6 @@ def _check(path: Path) -> None:
         ) from e
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def write_manifest(path: Path, text: str, *, force: bool) -> None:
     """Validate `text` as a manifest and write it to `path` atomically.
 
@@ -70,45 +61,7 @@ def write_manifest(path: Path, text: str, *, force: bool) -> None:
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
         raise ProvisionError(f"folder {directory} does not exist; create it first")
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    temp = Path(name)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        _check(temp)
-        os.chmod(temp, 0o666 & ~_umask())
-        _move(temp, path, force=force)
-        _sync_folder(directory)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            temp.unlink()
-
-
-def _move(temp: Path, path: Path, *, force: bool) -> None:
-    if force:
-        os.replace(temp, path)
-        return
-    try:
-        os.link(temp, path)  # atomic, and never replaces a file that appeared meanwhile
-    except FileExistsError:
+        write_atomically(path, text, overwrite=force, check=_check)
+    except TargetExists:
         raise WouldOverwrite(f"{path} exists; use --force to replace it") from None
-    except OSError:  # a file system without hard links
-        if path.exists():
-            raise WouldOverwrite(f"{path} exists; use --force to replace it") from None
-        os.replace(temp, path)
-
-
-def _sync_folder(directory: Path) -> None:
-    """Make the rename durable (best effort: not every platform can open a folder)."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

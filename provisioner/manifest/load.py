@@ -18,20 +18,14 @@ from pathlib import Path
 from typing import Any, Literal, cast
 
 from provisioner.custom.spec import CreateSpec
-from provisioner.errors import ManifestError, Position, Problem
+from provisioner.errors import InvalidDuration, InvalidName, ManifestError, Position, Problem
 from provisioner.manifest.custom_models import CustomModels
-from provisioner.manifest.durations import InvalidDuration, keep_alive_value, timeout_seconds
+from provisioner.manifest.durations import keep_alive_value, timeout_seconds
 from provisioner.manifest.findings import Findings, Path_, one_line, pointer
 from provisioner.manifest.interpolate import expand_tree
 from provisioner.manifest.schema import check, model_label, subject
 from provisioner.manifest.yaml_loader import compose, position_in, to_plain
-from provisioner.names import (
-    InvalidName,
-    ModelName,
-    invalid_reason,
-    parse_name,
-    source_selector_warning,
-)
+from provisioner.names import ModelName, invalid_reason, parse_name, source_selector_warning
 
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 
@@ -55,6 +49,7 @@ class ModelSpec:
     kind: ModelKind
     position: Position
     digest: str | None = None  # "sha256:<64 hex>" pin
+    pinned_by: str | None = None  # the lock file's name when the pin came from it
     pull: PullPolicy = "if-missing"
     insecure: bool = False
     warm: bool = False

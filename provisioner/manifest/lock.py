@@ -75,8 +75,29 @@ def resolve(
     return registry, custom
 
 
-def write_lock(manifest: Manifest, cache: HashCache | None = None) -> Path:
-    """Resolve and write the lock atomically; return its path."""
+@dataclass(frozen=True)
+class Moved:
+    """A model whose locked digest changed since the previous lock."""
+
+    model: str
+    old: str
+    new: str
+
+
+@dataclass(frozen=True)
+class LockWritten:
+    path: Path
+    registry: dict[str, str]
+    custom: dict[str, str]
+    moved: tuple[Moved, ...] = ()
+
+
+def write_lock(manifest: Manifest, cache: HashCache | None = None) -> LockWritten:
+    """Resolve and write the lock atomically; say what moved since the previous one."""
+    try:
+        previous = read_lock(manifest)
+    except LockError:
+        previous = None  # an unreadable old lock is simply replaced
     registry, custom = resolve(manifest, cache)
     path = lock_path(manifest.path)
     body = {
@@ -86,7 +107,13 @@ def write_lock(manifest: Manifest, cache: HashCache | None = None) -> Path:
         "custom": dict(sorted(custom.items())),
     }
     write_atomically(path, json.dumps(body, indent=2) + "\n")
-    return path
+    before = {**previous.registry, **previous.custom} if previous else {}
+    moved = tuple(
+        Moved(name, before[name], digest)
+        for name, digest in sorted({**registry, **custom}.items())
+        if name in before and before[name] != digest
+    )
+    return LockWritten(path, registry, custom, moved)
 
 
 def read_lock(manifest: Manifest) -> Lock | None:
@@ -110,7 +137,7 @@ def _pinned(spec: ModelSpec, lock: Lock) -> tuple[ModelSpec, str | None]:
         return spec, f"{name} is not in {lock.path.name}; run `ollama-provision lock`"
     if spec.digest is not None and spec.digest != locked:
         return spec, f"{name} is pinned to {spec.digest} but locked to {locked}; run lock again"
-    return dataclasses.replace(spec, digest=locked), None
+    return dataclasses.replace(spec, digest=locked, pinned_by=lock.path.name), None
 
 
 def apply_lock(

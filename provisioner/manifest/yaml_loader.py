@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 
 import yaml
 
-from provisioner.errors import Position, Problem
+from provisioner.errors import Position, Problem, YamlFailure
 
 MAX_DEPTH = 64
 MIN_ALIAS_BUDGET = 10_000  # nodes an alias may add, at least; more for larger files
@@ -64,16 +64,6 @@ class Mapping(Node):
 @dataclass(eq=False)
 class Sequence(Node):
     items: list[Node] = field(default_factory=list)
-
-
-class YamlFailure(Exception):
-    """A problem that stops reading the document (the tree would be unusable)."""
-
-    def __init__(self, line: int, column: int, message: str) -> None:
-        super().__init__(message)
-        self.line = line
-        self.column = column
-        self.message = message
 
 
 def _at(mark: Any) -> tuple[int, int]:

@@ -17,19 +17,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from provisioner.custom.blobs import HashCache, LocalFileError, ensure_blobs, remember_build
+from provisioner.custom.blobs import HashCache, ensure_blobs, remember_build
 from provisioner.custom.modelfile import create_request
-from provisioner.errors import ProvisionError, ServerError, VersionTooOld
-from provisioner.names import ModelName
-from provisioner.reconcile.observe import Key
-from provisioner.reconcile.plan import Action, Plan
+from provisioner.errors import Cancelled, LocalFileError, ServerError, VersionTooOld
+from provisioner.names import Key, ModelName
+from provisioner.reconcile.actions import (
+    Action,
+    Copy,
+    Create,
+    Delete,
+    Pull,
+    Warm,
+    depends_on,
+)
+from provisioner.reconcile.plan import Plan
 from provisioner.server.client import Client, Progress, ProgressCallback
+from provisioner.versions import older_than
 
 Outcome = Literal["done", "failed", "skipped"]
-
-
-class Cancelled(ProvisionError):
-    """The user interrupted the apply."""
 
 
 @dataclass(frozen=True)
@@ -52,16 +57,6 @@ class ApplyOptions:
     cancel: threading.Event = field(default_factory=threading.Event)
 
 
-def version_tuple(version: str) -> tuple[int, ...] | None:
-    """(major, minor, patch) or None for unknown/dev builds (0.0.0)."""
-    core = version.lstrip("v").split("-")[0].split("+")[0]
-    try:
-        parts = tuple(int(p) for p in core.split("."))
-    except ValueError:
-        return None
-    return None if not any(parts) else parts
-
-
 class _Runner:
     def __init__(self, client: Client, plan: Plan, options: ApplyOptions) -> None:
         self.client = client
@@ -78,42 +73,42 @@ class _Runner:
             self.options.on_progress(event)
 
     def run(self, action: Action) -> Result:
-        blocked = [d for d in action.depends_on if d.key in self.broken]
+        blocked = [d for d in depends_on(action) if d.key in self.broken]
+        started = time.monotonic()
         if blocked:
-            result = Result(
-                action.kind,
-                action.model,
-                "skipped",
-                error=f"{blocked[0]} did not converge",
-                action=action,
-            )
+            error = f"{blocked[0]} did not converge"
+            result = Result(action.kind, action.model, "skipped", error=error, action=action)
         else:
-            started = time.monotonic()
             try:
-                detail = getattr(self, f"_{action.kind}")(action)
-                result = Result(
-                    action.kind,
-                    action.model,
-                    "done",
-                    time.monotonic() - started,
-                    detail=detail,
-                    action=action,
-                )
+                detail = self.execute(action)
+                seconds = time.monotonic() - started
+                result = Result(action.kind, action.model, "done", seconds, None, detail, action)
             except (ServerError, LocalFileError) as e:
-                result = Result(
-                    action.kind,
-                    action.model,
-                    "failed",
-                    time.monotonic() - started,
-                    error=self._explain(e),
-                    action=action,
-                )
+                seconds = time.monotonic() - started
+                error = self._explain(e)
+                result = Result(action.kind, action.model, "failed", seconds, error, None, action)
         if result.outcome != "done":
             with self.lock:
                 self.broken.add(action.model.key)
         if self.options.on_result is not None:
             self.options.on_result(result)
         return result
+
+    def execute(self, action: Action) -> str | None:
+        match action:
+            case Pull():
+                return self._pull(action)
+            case Create():
+                return self._create(action)
+            case Copy(model=alias, source=source):
+                self.client.copy(source.display, alias.display)
+                return None
+            case Warm():
+                return self._warm(action)
+            case Delete(model=model):
+                self.client.unload(model.display)  # a loaded model would keep running
+                self.client.delete(model.display)
+                return None
 
     def _explain(self, e: ServerError | LocalFileError) -> str:
         if isinstance(e, VersionTooOld):
@@ -122,29 +117,23 @@ class _Runner:
             )
         return e.message
 
-    # -- one method per action kind ---------------------------------------
-
-    def _pull(self, action: Action) -> str | None:
+    def _pull(self, action: Pull) -> str | None:
         name = action.model.display
         self.client.pull(name, insecure=action.insecure, on_progress=self.progress)
-        if not action.accept_digests:
+        if action.pin is None:
             return None
         got = next((t.digest for t in self.client.tags() if t.name.lower() == name.lower()), "")
-        if got not in action.accept_digests:
+        if got.removeprefix("sha256:") not in action.pin.accept:
             raise ServerError(
-                f"pulled sha256:{got}, not the pinned {action.expected_digest}: "
+                f"pulled {got}, not the pinned {action.pin.digest}: "
                 "the tag moved during the apply; rerun",
                 model=name,
             )
         return None
 
-    def _create(self, action: Action) -> str | None:
-        spec = action.create
-        assert spec is not None
-        name = action.model.display
-        required = version_tuple(spec.requires or "")
-        server = version_tuple(self.plan.server_version)
-        if required and server and server < required:
+    def _create(self, action: Create) -> str | None:
+        spec, name = action.spec, action.model.display
+        if spec.requires and older_than(self.plan.server_version, spec.requires):
             raise VersionTooOld(
                 f"requires Ollama {spec.requires} but the server runs {self.plan.server_version}; "
                 "upgrade the server",
@@ -173,12 +162,7 @@ class _Runner:
         with contextlib.suppress(ServerError):
             self.client.delete(name)
 
-    def _copy(self, action: Action) -> str | None:
-        assert action.source is not None
-        self.client.copy(action.source.display, action.model.display)
-        return None
-
-    def _warm(self, action: Action) -> str | None:
+    def _warm(self, action: Warm) -> str | None:
         name = action.model.display
         embedding = action.embedding
         if embedding is None:
@@ -191,12 +175,6 @@ class _Runner:
         if entry is None:
             raise ServerError("loaded, but /api/ps does not list it", model=name)
         return f"loaded in {loaded:.1f}s, expires {entry.expires_at}"
-
-    def _delete(self, action: Action) -> str | None:
-        name = action.model.display
-        self.client.unload(name)  # a loaded model would keep running after delete
-        self.client.delete(name)
-        return None
 
 
 def apply_plan(plan: Plan, client: Client, options: ApplyOptions | None = None) -> list[Result]:
@@ -211,7 +189,7 @@ def apply_plan(plan: Plan, client: Client, options: ApplyOptions | None = None) 
         results.append(result)
         if opts.on_result is not None:
             opts.on_result(result)
-    pulls = [a for a in plan.actions if a.kind == "pull"]
+    pulls = [a for a in plan.actions if isinstance(a, Pull)]
     by_action: dict[int, Result] = {}
     pool = ThreadPoolExecutor(max_workers=max(1, opts.parallel))
     try:
@@ -220,7 +198,7 @@ def apply_plan(plan: Plan, client: Client, options: ApplyOptions | None = None) 
         for future, i in futures.items():
             by_action[id(pulls[i])] = future.result()
         for action in plan.actions:
-            if action.kind != "pull":
+            if not isinstance(action, Pull):
                 by_action[id(action)] = runner.run(action)
     except (KeyboardInterrupt, Cancelled):
         opts.cancel.set()  # in-flight streams stop at their next line

@@ -13,17 +13,17 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TypeVar
 
-from provisioner.custom.blobs import HashCache, LocalState, LocalWeights, WeightsNotFound
-from provisioner.errors import ServerError
+from provisioner.custom.blobs import HashCache, LocalState, LocalWeights
+from provisioner.errors import InvalidName, ServerError, WeightsNotFound
 from provisioner.manifest.load import Manifest, ModelSpec
-from provisioner.names import InvalidName, ModelName, parse_name
+from provisioner.names import Key, ModelName, parse_name
 from provisioner.server.client import Client, RunningModel, ShowResult
 from provisioner.server.registry import RemoteManifest, fetch_manifest
 
-Key = tuple[str, str, str, str]
 T = TypeVar("T")
 
 
@@ -32,7 +32,7 @@ class ServerModel:
     """A model the server holds."""
 
     name: ModelName
-    digest: str  # hex hash of the manifest file (no "sha256:" prefix)
+    digest: str  # "sha256:<hex>" of the manifest file Ollama wrote
     size: int
     modified_at: str
 
@@ -46,15 +46,20 @@ class ServerState:
     remote: Mapping[Key, RemoteManifest | ServerError] = field(default_factory=dict)
     local: LocalState = field(default_factory=LocalState)  # custom models' local files
 
+    @cached_property
+    def _by_key(self) -> dict[Key, ServerModel]:
+        return {model.name.key: model for model in self.models}
+
+    @cached_property
+    def _loaded(self) -> frozenset[Key | None]:
+        return frozenset(_key_of(r.name) for r in self.running or ())
+
     def find(self, name: ModelName) -> ServerModel | None:
         """The model with exactly this name (case-insensitive, never by prefix)."""
-        for model in self.models:
-            if model.name.key == name.key:
-                return model
-        return None
+        return self._by_key.get(name.key)
 
     def is_loaded(self, name: ModelName) -> bool:
-        return any(_key_of(r.name) == name.key for r in self.running or ())
+        return name.key in self._loaded
 
 
 def _key_of(text: str) -> Key | None:
@@ -65,7 +70,7 @@ def _key_of(text: str) -> Key | None:
 
 
 def pin_matches(spec: ModelSpec, model: ServerModel | None) -> bool:
-    return model is not None and spec.digest is not None and model.digest == spec.digest[7:]
+    return model is not None and spec.digest is not None and model.digest == spec.digest
 
 
 def needs_show(spec: ModelSpec, model: ServerModel | None) -> bool:

@@ -1,66 +1,39 @@
 """The plan: a pure diff of a Manifest against a ServerState. No I/O here.
 
-Each action carries the drift that caused it and the models it depends on;
-actions come in the order apply runs them: pulls, creates (dependency order),
+Each action carries the drift that caused it; actions come in the order
+apply runs them: pulls, creates (a base before what is built from it),
 copies, warm-ups, deletes last. A base of a custom model is an implicit
 dependency: pulled when missing, never pruned. Problems found while observing
 (a registry that cannot be read, a pin it no longer serves) become failures
-of that model, not of the plan.
+of that model, not of the plan. Every step is linear in the number of models:
+lookups go through the state's index by normalized name.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
-from typing import Literal
 
 from provisioner.custom.definition import definition_differences
-from provisioner.custom.spec import CreateSpec
 from provisioner.errors import ServerError
 from provisioner.manifest.load import Manifest, ModelSpec
-from provisioner.names import ModelName
-from provisioner.reconcile.observe import Key, ServerModel, ServerState, pin_matches
-from provisioner.server.registry import RemoteManifest
+from provisioner.names import Key, ModelName
+from provisioner.reconcile.actions import (
+    Action,
+    Change,
+    Copy,
+    Create,
+    Delete,
+    Drift,
+    DriftKind,
+    Pin,
+    Pull,
+    Warm,
+    depends_on,
+)
+from provisioner.reconcile.observe import ServerModel, ServerState, pin_matches
 
-DriftKind = Literal[
-    "missing",
-    "digest-mismatch",
-    "outdated",
-    "definition-changed",
-    "alias-stale",
-    "unwanted",
-    "extra",
-]
-ActionKind = Literal["pull", "create", "copy", "warm", "delete"]
-_ORDER: dict[str, int] = {"pull": 0, "create": 1, "copy": 2, "warm": 3, "delete": 4}
-
-
-@dataclass(frozen=True)
-class Drift:
-    kind: DriftKind
-    model: ModelName
-    expected: str | None = None
-    actual: str | None = None
-    detail: str | None = None
-
-
-@dataclass(frozen=True)
-class Action:
-    kind: ActionKind
-    model: ModelName
-    drift: Drift
-    insecure: bool = False
-    create: CreateSpec | None = None  # create: the definition to send
-    source: ModelName | None = None  # copy: the model copied from
-    keep_alive: str | int | None = None  # warm
-    embedding: bool | None = None  # warm: None means ask /api/show at apply time
-    expected_digest: str | None = None  # pull of a pin: the pin
-    accept_digests: tuple[str, ...] = ()  # pull of a pin: /api/tags digests that are the pin
-    depends_on: tuple[ModelName, ...] = ()  # models whose actions must succeed first
-
-    @property
-    def reason(self) -> str:
-        return self.drift.detail or self.drift.kind
+_PHASE: dict[type, int] = {Pull: 0, Create: 1, Copy: 2, Warm: 3, Delete: 4}
 
 
 @dataclass(frozen=True)
@@ -81,14 +54,23 @@ class Plan:
     failures: tuple[Failure, ...] = ()
 
     @property
-    def changes(self) -> bool:
-        return bool(self.actions or self.failures)
+    def changes(self) -> tuple[Change, ...]:
+        """The actions that change what the server holds (warm-ups are not changes)."""
+        return tuple(a for a in self.actions if not isinstance(a, Warm))
+
+    @property
+    def warmups(self) -> tuple[Warm, ...]:
+        return tuple(a for a in self.actions if isinstance(a, Warm))
 
     @property
     def drifts(self) -> tuple[Drift, ...]:
-        found = [a.drift for a in self.actions if a.kind != "warm"]
+        found = [a.drift for a in self.changes]
         found += [f.drift for f in self.failures if f.drift is not None]
         return (*found, *self.extras)
+
+    @property
+    def nothing_to_do(self) -> bool:
+        return not self.actions and not self.failures
 
 
 @dataclass
@@ -97,22 +79,24 @@ class _Builder:
     actions: list[Action] = field(default_factory=list)
     in_sync: list[ModelName] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
+    changing: set[Key] = field(default_factory=set)  # models a non-warm action touches
+
+    def add(self, action: Action) -> None:
+        self.actions.append(action)
+        if not isinstance(action, Warm):
+            self.changing.add(action.model.key)
 
     def acting_on(self, name: ModelName) -> bool:
-        return any(a.model.key == name.key and a.kind != "warm" for a in self.actions)
+        return name.key in self.changing
 
 
-def _remote(state: ServerState, spec: ModelSpec) -> RemoteManifest | ServerError | None:
-    return state.remote.get(spec.name.key)
-
-
-def _pin_served(remote: RemoteManifest, pin: str) -> bool:
-    return pin in (remote.digest, remote.reserialized_digest)
+def _hex(digest: str) -> str:
+    return digest.removeprefix("sha256:")
 
 
 def _plan_registry(b: _Builder, spec: ModelSpec, have: ServerModel | None) -> None:
     name, pin = spec.name, spec.digest
-    remote = _remote(b.state, spec)
+    remote = b.state.remote.get(name.key)
     if isinstance(remote, ServerError):
         b.failures.append(Failure(name, f"cannot read the registry: {remote.message}"))
         return
@@ -120,44 +104,40 @@ def _plan_registry(b: _Builder, spec: ModelSpec, have: ServerModel | None) -> No
         if remote is None or remote.matches(have.digest):
             b.in_sync.append(name)
             return
-        drift = Drift("outdated", name, expected=remote.digest, actual="sha256:" + have.digest)
-        b.actions.append(Action("pull", name, drift, insecure=spec.insecure))
+        drift = Drift("outdated", name, expected=remote.digest, actual=have.digest)
+        b.add(Pull(name, drift, insecure=spec.insecure))
         return
     if pin is None:
-        drift = Drift("missing", name, expected="present", actual="absent")
-        b.actions.append(Action("pull", name, drift, insecure=spec.insecure))
+        b.add(Pull(name, Drift("missing", name, "present", "absent"), insecure=spec.insecure))
         return
-    actual = "sha256:" + have.digest if have else "absent"
     kind: DriftKind = "missing" if have is None else "digest-mismatch"
-    drift = Drift(kind, name, expected=pin, actual=actual)
-    served = remote is not None and _pin_served(remote, pin)
+    origin = f"locked in {spec.pinned_by}" if spec.pinned_by else None
+    drift = Drift(kind, name, pin, have.digest if have else "absent", detail=origin)
+    served = remote is not None and pin in (remote.digest, remote.reserialized_digest)
     if served and have is not None and remote is not None and remote.matches(have.digest):
         b.in_sync.append(name)  # same manifest, hashed the other way (v0.11.4)
         return
-    if not served:
-        serves = remote.digest if isinstance(remote, RemoteManifest) else "nothing"
-        message = (
-            f"pinned {pin} but the registry serves {serves} for tag {name.tag}; "
-            "update the pin or push the pinned model"
+    if not served or remote is None:
+        serves = remote.digest if remote is not None else "nothing"
+        fix = (
+            "run `ollama-provision lock` to accept the registry's digest"
+            if spec.pinned_by
+            else "update the pin or push the pinned model"
         )
+        pinned = f"locked to {pin} in {spec.pinned_by}" if spec.pinned_by else f"pinned {pin}"
+        message = f"{pinned} but the registry serves {serves} for tag {name.tag}; {fix}"
         b.failures.append(Failure(name, message, drift))
         return
-    assert isinstance(remote, RemoteManifest)
-    accept = (remote.digest[7:], remote.reserialized_digest[7:])
-    b.actions.append(
-        Action(
-            "pull", name, drift, insecure=spec.insecure, expected_digest=pin, accept_digests=accept
-        )
-    )
+    accept = (_hex(remote.digest), _hex(remote.reserialized_digest))
+    b.add(Pull(name, drift, insecure=spec.insecure, pin=Pin(pin, accept)))
 
 
 def _plan_custom(b: _Builder, spec: ModelSpec, have: ServerModel | None) -> None:
-    assert spec.create is not None
+    assert spec.create is not None  # the loader sets it for every custom model
     base = spec.base
-    deps = (base,) if base is not None else ()
     if have is None:
         drift = Drift("missing", spec.name, expected="present", actual="absent")
-        b.actions.append(Action("create", spec.name, drift, create=spec.create, depends_on=deps))
+        b.add(Create(spec.name, drift, spec.create, base))
         return
     show = b.state.shows.get(spec.name.key)
     differences: tuple[str, ...] = ()
@@ -175,7 +155,7 @@ def _plan_custom(b: _Builder, spec: ModelSpec, have: ServerModel | None) -> None
         return
     detail = "; ".join(differences) if differences else f"base {base} changes in this apply"
     drift = Drift("definition-changed", spec.name, detail=f"definition-changed: {detail}")
-    b.actions.append(Action("create", spec.name, drift, create=spec.create, depends_on=deps))
+    b.add(Create(spec.name, drift, spec.create, base))
 
 
 def _plan_aliases(b: _Builder, spec: ModelSpec, have: ServerModel | None) -> None:
@@ -185,33 +165,23 @@ def _plan_aliases(b: _Builder, spec: ModelSpec, have: ServerModel | None) -> Non
         if current is None:
             drift = Drift("missing", alias, expected=f"copy of {spec.name}", actual="absent")
         elif source_changes or have is None or current.digest != have.digest:
-            actual = "sha256:" + current.digest
-            expected = "sha256:" + have.digest if have and not source_changes else str(spec.name)
-            drift = Drift("alias-stale", alias, expected=expected, actual=actual)
+            expected = have.digest if have and not source_changes else f"copy of {spec.name}"
+            drift = Drift("alias-stale", alias, expected=expected, actual=current.digest)
         else:
             b.in_sync.append(alias)
             continue
-        b.actions.append(Action("copy", alias, drift, source=spec.name, depends_on=(spec.name,)))
+        b.add(Copy(alias, drift, source=spec.name))
 
 
 def _plan_warm(b: _Builder, spec: ModelSpec) -> None:
     if not spec.warm:
         return
-    if b.state.is_loaded(spec.name) and not b.acting_on(spec.name):
+    changed = b.acting_on(spec.name)
+    if b.state.is_loaded(spec.name) and not changed:
         return
     show = b.state.shows.get(spec.name.key)
     embedding = None if show is None else "embedding" in show.capabilities
-    drift = Drift("missing", spec.name, expected="loaded", actual="not loaded", detail="warm-up")
-    b.actions.append(
-        Action(
-            "warm",
-            spec.name,
-            drift,
-            keep_alive=spec.keep_alive,
-            embedding=embedding,
-            depends_on=(spec.name,),
-        )
-    )
+    b.add(Warm(spec.name, spec.keep_alive, embedding, after_change=changed))
 
 
 def _implicit_bases(manifest: Manifest, b: _Builder) -> set[Key]:
@@ -225,10 +195,8 @@ def _implicit_bases(manifest: Manifest, b: _Builder) -> set[Key]:
         bases.add(base.key)
         if base.key in declared or b.state.find(base) is not None or b.acting_on(base):
             continue
-        drift = Drift(
-            "missing", base, expected="present", actual="absent", detail=f"base of {spec.name}"
-        )
-        b.actions.append(Action("pull", base, drift, insecure=spec.insecure))
+        drift = Drift("missing", base, "present", "absent", detail=f"base of {spec.name}")
+        b.add(Pull(base, drift, insecure=spec.insecure))
     return bases
 
 
@@ -250,61 +218,64 @@ def _plan_deletions(manifest: Manifest, b: _Builder, bases: set[Key], prune: boo
             continue
         if key in bases:
             if key in absent:
-                b.failures.append(
-                    Failure(model.name, "declared absent but a custom model is built from it")
-                )
+                message = "declared absent but a custom model is built from it"
+                b.failures.append(Failure(model.name, message))
             continue
         if key in absent:
             drift = Drift("unwanted", model.name, expected="absent", actual="present")
+            b.add(Delete(model.name, drift))
         elif prune and not keep_matches(model.name, manifest.prune.keep):
-            drift = Drift(
-                "unwanted",
-                model.name,
-                expected="absent",
-                actual="present",
-                detail="undeclared (pruning on)",
-            )
+            detail = "undeclared (pruning on)"
+            drift = Drift("unwanted", model.name, "absent", "present", detail=detail)
+            b.add(Delete(model.name, drift, pruned=True))
         else:
-            extras.append(Drift("extra", model.name, expected="undeclared", actual="present"))
-            continue
-        b.actions.append(Action("delete", model.name, drift))
+            extras.append(Drift("extra", model.name, actual="present"))
     return extras
 
 
+def _create_order(creates: list[Create]) -> dict[int, int]:
+    """Rank creates so a base comes before what is built from it (Kahn, linear)."""
+    by_key = {c.model.key: c for c in creates}
+    waiting_on: dict[Key, list[Create]] = {}
+    blockers: dict[int, int] = {}
+    for c in creates:
+        inside = [d for d in depends_on(c) if d.key in by_key and d.key != c.model.key]
+        blockers[id(c)] = len(inside)
+        for d in inside:
+            waiting_on.setdefault(d.key, []).append(c)
+    ready = [c for c in creates if blockers[id(c)] == 0]
+    rank: dict[int, int] = {}
+    while ready:
+        c = ready.pop(0)
+        rank[id(c)] = len(rank)
+        for after in waiting_on.get(c.model.key, []):
+            blockers[id(after)] -= 1
+            if blockers[id(after)] == 0:
+                ready.append(after)
+    for c in creates:  # a cycle: validation rejects these; keep declaration order
+        rank.setdefault(id(c), len(rank))
+    return rank
+
+
 def _ordered(actions: list[Action]) -> tuple[Action, ...]:
-    """Sort by phase; inside the create phase, a base before what is built from it."""
-    creates = [a for a in actions if a.kind == "create"]
-    placed: list[Action] = []
-    pending = list(creates)
-    while pending:
-        ready = [
-            a
-            for a in pending
-            if not any(d.key == other.model.key for d in a.depends_on for other in pending)
-        ]
-        if not ready:  # a cycle: validation rejects these; keep declaration order
-            ready = pending[:1]
-        placed += ready
-        pending = [a for a in pending if a not in ready]
-    rank = {id(a): i for i, a in enumerate(placed)}
-    return tuple(sorted(actions, key=lambda a: (_ORDER[a.kind], rank.get(id(a), 0))))
+    rank = _create_order([a for a in actions if isinstance(a, Create)])
+    return tuple(sorted(actions, key=lambda a: (_PHASE[type(a)], rank.get(id(a), 0))))
 
 
 def make_plan(manifest: Manifest, state: ServerState, *, prune: bool | None = None) -> Plan:
     """Diff the manifest against the observed server state."""
     b = _Builder(state)
-    present = [s for s in manifest.models if s.kind != "absent"]
-    for spec in present:
-        have = state.find(spec.name)
+    present = [(s, state.find(s.name)) for s in manifest.models if s.kind != "absent"]
+    for spec, have in present:
         if spec.kind == "registry":
             _plan_registry(b, spec, have)
     bases = _implicit_bases(manifest, b)
-    for spec in present:
+    for spec, have in present:
         if spec.kind == "custom":
-            _plan_custom(b, spec, state.find(spec.name))
-    for spec in present:
-        _plan_aliases(b, spec, state.find(spec.name))
-    for spec in present:
+            _plan_custom(b, spec, have)
+    for spec, have in present:
+        _plan_aliases(b, spec, have)
+    for spec, _ in present:
         _plan_warm(b, spec)
     prune_on = manifest.prune.enabled if prune is None else prune
     extras = _plan_deletions(manifest, b, bases, prune_on)
@@ -328,9 +299,6 @@ def make_warm_plan(manifest: Manifest, state: ServerState) -> Plan:
             failures.append(Failure(spec.name, "not on the server; run apply first"))
             continue
         show = state.shows.get(spec.name.key)
-        drift = Drift("missing", spec.name, expected="loaded", detail="warm-up")
         embedding = None if show is None else "embedding" in show.capabilities
-        actions.append(
-            Action("warm", spec.name, drift, keep_alive=spec.keep_alive, embedding=embedding)
-        )
+        actions.append(Warm(spec.name, spec.keep_alive, embedding))
     return Plan(state.version, tuple(actions), (), failures=tuple(failures))

@@ -32,6 +32,9 @@ from provisioner.errors import (
 
 T = TypeVar("T")
 
+DEFAULT_TIMEOUT = 30.0  # seconds per plain request when the manifest sets none
+DEFAULT_STALL = 120.0  # seconds without progress before a stream is aborted and retried
+
 
 @dataclass(frozen=True)
 class Progress:
@@ -63,7 +66,7 @@ class TagEntry:
     """One model as GET /api/tags lists it."""
 
     name: str
-    digest: str  # 64 hex, no prefix: hash of the manifest file on disk
+    digest: str  # "sha256:<hex>": hash of the manifest file on disk (Ollama sends bare hex)
     size: int
     modified_at: str
     details: Mapping[str, Any] = field(default_factory=dict)
@@ -93,6 +96,12 @@ class ShowResult:
     details: Mapping[str, Any]
     messages: tuple[Mapping[str, Any], ...]
     raw: Mapping[str, Any]
+
+
+def full_digest(digest: str) -> str:
+    """The one spelling of a digest inside the tool: "sha256:<hex>", lower case."""
+    hex_part = digest.removeprefix("sha256:").lower()
+    return f"sha256:{hex_part}" if hex_part else ""
 
 
 def _server_message(response: httpx.Response) -> str:
@@ -148,9 +157,9 @@ class Client:
         base_url: str,
         *,
         headers: Mapping[str, str] | None = None,
-        timeout: float = 30.0,
+        timeout: float = DEFAULT_TIMEOUT,
         retry: RetryPolicy = RetryPolicy(),
-        stall_timeout: float = 60.0,
+        stall_timeout: float = DEFAULT_STALL,
         on_request: Callable[[str, str], None] | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
@@ -319,7 +328,7 @@ class Client:
         return [
             TagEntry(
                 name=m["name"],
-                digest=m.get("digest", ""),
+                digest=full_digest(m.get("digest", "")),
                 size=int(m.get("size", 0)),
                 modified_at=m.get("modified_at", ""),
                 details=m.get("details") or {},

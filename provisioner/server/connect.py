@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 from provisioner.manifest.load import Manifest, ServerSettings
-from provisioner.server.client import Client
+from provisioner.server.client import DEFAULT_STALL, DEFAULT_TIMEOUT, Client
 from provisioner.server.hosts import ResolvedHost, resolve_host
-
-DEFAULT_TIMEOUT = 30.0  # seconds per request when the manifest sets none
-DEFAULT_STALL = 120.0  # seconds without progress before a stream is retried
 
 
 def connect(

@@ -11,19 +11,8 @@ import threading
 import time
 from typing import Protocol, TextIO
 
-from rich.console import Console, Group
-from rich.live import Live
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    TaskID,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
-from rich.progress import Progress as Bars
-
 from provisioner.server.client import Progress
+from provisioner.views.units import human_size
 
 
 class ProgressView(Protocol):
@@ -32,15 +21,6 @@ class ProgressView(Protocol):
     def log(self, line: str) -> None: ...
 
     def close(self) -> None: ...
-
-
-def human_size(n: float) -> str:
-    """Bytes in decimal units, as Ollama's CLI shows them (472.5 KB, 1.2 GB)."""
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if n < 1000 or unit == "TB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} TB"
 
 
 class _Totals:
@@ -99,6 +79,19 @@ class RichProgress:
     """Live bars: one per model (bytes, rate, ETA), and the total below them."""
 
     def __init__(self, stream: TextIO = sys.stderr) -> None:
+        # rich costs ~0.1 s to import: only a terminal that shows bars pays for it.
+        from rich.console import Console, Group
+        from rich.live import Live
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            TaskID,
+            TextColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
+        from rich.progress import Progress as Bars
+
         columns = (
             TextColumn("{task.description}", justify="left"),
             BarColumn(),

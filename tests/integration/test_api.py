@@ -21,17 +21,30 @@ def test_scripted_provisioning(
         f"  - name: {embed}\n    state: absent\n"
     )
     ollama.cli("pull", "--insecure", embed)
+    ollama.cli("cp", embed, "undeclared")
     manifest = provisioner.load(path)
     planned = provisioner.plan(manifest, host=ollama.url)
     assert [(a.kind, a.model.display) for a in planned.actions] == [
         ("pull", tiny),
         ("delete", embed),
     ]
+    assert [d.kind for d in provisioner.drift(manifest, host=ollama.url)] == [
+        "missing",
+        "unwanted",
+        "extra",
+    ]
+    # Pruning deletes what the manifest does not name: refused unless allowed.
     with pytest.raises(provisioner.ProvisionError, match="allow_deletions"):
-        provisioner.apply(manifest, host=ollama.url)
-    assert [d.kind for d in provisioner.drift(manifest, host=ollama.url)] == ["missing", "unwanted"]
-    results = provisioner.apply(manifest, host=ollama.url, allow_deletions=True)
+        provisioner.apply(manifest, host=ollama.url, prune=True)
+    assert set(ollama.tags()) == {embed, "undeclared:latest"}
+    # `state: absent` is the manifest's own instruction: no consent needed.
+    results = provisioner.apply(manifest, host=ollama.url)
     assert [(r.kind, r.outcome) for r in results] == [("pull", "done"), ("delete", "done")]
+    assert [d.kind for d in provisioner.drift(manifest, host=ollama.url)] == ["extra"]
+    results = provisioner.apply(manifest, host=ollama.url, prune=True, allow_deletions=True)
+    assert [(r.kind, r.model.display, r.outcome) for r in results] == [
+        ("delete", "undeclared:latest", "done")
+    ]
     assert provisioner.drift(manifest, host=ollama.url) == ()
 
 

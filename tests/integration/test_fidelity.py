@@ -110,7 +110,11 @@ def test_a_folder_through_a_symlink_is_refused_as_ollama_refuses_it(
         path = here / f"{label}.Modelfile"
         path.write_text(text)
         theirs = any_ollama.cli("create", f"sym-{label}", "-f", str(path), cwd=here, check=False)
-        assert "insecure path" in theirs, theirs
+        if label == "adapter" and any_ollama.version != "0.11.4":
+            # Newer builds refuse every LoRA adapter before looking at its path.
+            assert "LoRA adapters are no longer supported" in theirs, theirs
+        else:
+            assert "insecure path" in theirs, theirs
         manifest = here / f"{label}.yaml"
         manifest.write_text(
             f"version: 1\nmodels:\n  - name: sym-{label}\n    modelfile_path: {path.name}\n"

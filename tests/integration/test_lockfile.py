@@ -48,11 +48,19 @@ def test_locked_apply_refuses_a_moved_tag_before_any_change(
     time.sleep(0.2)
     assert [p for _, m, p in any_ollama.requests() if m != "GET"] == []
 
-    # Without --locked the moved tag is installed; drift then reports it against the lock.
-    assert run_cli("--host", any_ollama.url, "apply", str(path)).code == 0
+    # Every command reads the lock: plan, apply and drift agree that the locked digest
+    # is not served any more, and say so; `lock` again accepts the new digest.
+    plan = run_cli("--host", any_ollama.url, "plan", str(path))
+    assert plan.code == 1 and "run `ollama-provision lock` to accept" in plan.out
+    applied = run_cli("--host", any_ollama.url, "apply", str(path))
+    assert applied.code == 1 and "locked to sha256:" in applied.out
     drift = run_cli("--host", any_ollama.url, "--output", "json", "drift", str(path))
     assert drift.code == 3
-    assert [d["kind"] for d in json.loads(drift.out)["drift"]] == ["digest-mismatch"]
+    found = json.loads(drift.out)["drift"]
+    assert [(d["kind"], d["detail"]) for d in found] == [("missing", "locked in models.lock.json")]
+    assert run_cli("lock", str(path)).code == 0
+    assert run_cli("--host", any_ollama.url, "apply", str(path)).code == 0
+    assert run_cli("--host", any_ollama.url, "drift", str(path)).code == 0
 
 
 def test_locked_apply_installs_the_locked_digest(
@@ -84,8 +92,11 @@ def test_custom_definition_changed_since_lock(registry: FilledRegistry, tmp_path
     assert run_cli("lock", str(path)).code == 0
     path.write_text(path.read_text().replace("Be brief.", "Be verbose."))
     result = run_cli("--host", "http://127.0.0.1:9", "apply", "--locked", str(path))
-    assert result.code == 2
-    assert "bot:latest: its definition changed since models.lock.json was written" in result.err
+    assert result.code == 1  # refused before connecting: nothing listens on port 9
+    assert result.err.splitlines() == [
+        "refusing to apply: bot:latest: its definition changed since models.lock.json was written",
+        "apply --locked: nothing changed",
+    ]
 
 
 def test_step_summary_is_appended_in_github_actions(

@@ -17,13 +17,13 @@ from provisioner.custom.blobs import (
     CHUNK,
     HashCache,
     LocalWeights,
-    WeightsNotFound,
     build_key,
     gguf_chat_template,
     sha256_file,
     show_weights,
     weight_files,
 )
+from provisioner.errors import WeightsNotFound
 from provisioner.server.client import ShowResult
 from tests.testbed.tiny_models import write_completion_model, write_lora_adapter
 

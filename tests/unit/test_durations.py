@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from provisioner.manifest.durations import (
-    InvalidDuration,
-    keep_alive_value,
-    parse_go_duration,
-    timeout_seconds,
-)
+from provisioner.errors import InvalidDuration
+from provisioner.manifest.durations import keep_alive_value, parse_go_duration, timeout_seconds
 
 S = 1_000_000_000
 HELP = "use ns, us, ms, s, m or h, e.g. 30s or 1h30m"

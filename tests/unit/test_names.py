@@ -1,6 +1,7 @@
 import pytest
 
-from provisioner.names import InvalidName, invalid_reason, parse_name, source_selector_warning
+from provisioner.errors import InvalidName
+from provisioner.names import invalid_reason, parse_name, source_selector_warning
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ PLAN = {
     "kind": "plan",
     "format_version": 1,
     "server": "http://127.0.0.1:11434",
+    "lock": None,
     "server_version": "0.11.4",
     "actions": [],
     "failures": [],
@@ -39,11 +40,14 @@ def test_changed_documents_are_rejected(change: dict) -> None:  # type: ignore[t
 
 
 def test_apply_document_nests_a_closed_plan() -> None:
-    plan = {k: v for k, v in PLAN.items() if k not in ("kind", "format_version", "server")}
+    plan = {k: v for k, v in PLAN.items() if k not in ("kind", "format_version", "server", "lock")}
     doc = {
         "kind": "apply",
         "format_version": 1,
         "server": "s",
+        "lock": None,
+        "outcome": "in-sync",
+        "changed": False,
         "in_sync": True,
         "dry_run": False,
         "plan": plan,

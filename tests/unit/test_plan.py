@@ -9,8 +9,9 @@ from provisioner.custom.spec import CreateSpec
 from provisioner.errors import NotFound, Position
 from provisioner.manifest.load import Manifest, ModelSpec, PruneSettings, ServerSettings
 from provisioner.names import parse_name
+from provisioner.reconcile.actions import Create, Pin, Pull, Warm, depends_on, effect
 from provisioner.reconcile.observe import ServerModel, ServerState
-from provisioner.reconcile.plan import keep_matches, make_plan, make_warm_plan
+from provisioner.reconcile.plan import Plan, keep_matches, make_plan, make_warm_plan
 from provisioner.server.client import RunningModel, ShowResult
 from provisioner.server.registry import RemoteManifest
 
@@ -30,7 +31,7 @@ def manifest(*models: ModelSpec, prune: bool = False, keep: tuple[str, ...] = ()
 
 
 def server(*models: tuple[str, str], **kw: Any) -> ServerState:
-    found = tuple(ServerModel(parse_name(n), d, 1, "") for n, d in models)
+    found = tuple(ServerModel(parse_name(n), "sha256:" + d, 1, "") for n, d in models)
     return ServerState("0.11.4", found, **kw)
 
 
@@ -50,8 +51,8 @@ def show(**kw: Any) -> ShowResult:
     return ShowResult(**base)
 
 
-def kinds(plan: Any) -> list[tuple[str, str, str]]:
-    return [(a.kind, a.model.display, a.drift.kind) for a in plan.actions]
+def kinds(plan: Plan) -> list[tuple[str, str, str]]:
+    return [(a.kind, a.model.display, a.drift.kind) for a in plan.changes]
 
 
 def test_missing_model_is_pulled_and_present_one_is_left_alone() -> None:
@@ -113,7 +114,7 @@ def test_missing_base_is_pulled_before_the_create() -> None:
     assert kinds(plan) == [("pull", "tiny:latest", "missing"), ("create", "bot:latest", "missing")]
     assert plan.actions[0].drift.detail == "base of bot:latest"
     assert plan.actions[0].insecure is True
-    assert [d.display for d in plan.actions[1].depends_on] == ["tiny:latest"]
+    assert [d.display for d in depends_on(plan.actions[1])] == ["tiny:latest"]
 
 
 def test_creates_come_in_dependency_order() -> None:
@@ -211,7 +212,8 @@ def test_pin_mismatch_pulls_when_the_registry_serves_the_pin() -> None:
     state = server(("tiny:latest", A), remote={pinned.name.key: _remote("tiny", pin)})
     plan = make_plan(manifest(pinned), state)
     assert kinds(plan) == [("pull", "tiny:latest", "digest-mismatch")]
-    assert plan.actions[0].accept_digests == (pin, pin)
+    pull = plan.actions[0]
+    assert isinstance(pull, Pull) and pull.pin == Pin("sha256:" + pin, (pin, pin))
 
 
 def test_pin_the_registry_no_longer_serves_fails_that_model() -> None:
@@ -246,7 +248,7 @@ def test_warm_only_when_not_loaded_and_after_changes() -> None:
     loaded = (RunningModel("tiny:latest", A, 1, 0, "2030-01-01T00:00:00Z"),)
     assert make_plan(manifest(warm), server(("tiny:latest", A), running=loaded)).actions == ()
     cold = make_plan(manifest(warm), server(("tiny:latest", A), running=()))
-    assert [(a.kind, a.keep_alive) for a in cold.actions] == [("warm", "7m")]
+    assert cold.actions == (Warm(parse_name("tiny"), "7m", None),)
     fresh = make_plan(manifest(warm), server(running=()))
     assert [a.kind for a in fresh.actions] == ["pull", "warm"]
 
@@ -267,3 +269,43 @@ def test_warm_plan_reports_models_that_are_not_there() -> None:
     )
     assert [a.model.display for a in plan.actions] == ["x:latest"]
     assert [f.model.display for f in plan.failures] == ["tiny:latest"]
+
+
+def test_a_warm_up_is_not_drift_and_not_a_change() -> None:
+    warm = spec("tiny", warm=True)
+    plan = make_plan(manifest(warm), server(("tiny:latest", A), running=()))
+    assert [effect(a) for a in plan.actions] == ["warm"]
+    assert plan.changes == () and plan.drifts == () and not plan.nothing_to_do
+
+
+def test_effects_name_what_happens_to_the_server() -> None:
+    models = (
+        spec("old", kind="absent"),
+        spec("bot", kind="custom", create=CreateSpec(from_="tiny", system="new")),
+        spec("tiny", aliases=(parse_name("fast"), parse_name("quick"))),
+    )
+    state = server(
+        ("old:latest", A),
+        ("tiny:latest", A),
+        ("bot:latest", B),
+        ("quick:latest", B),
+        shows={parse_name("bot").key: show(system="old"), parse_name("tiny").key: show()},
+    )
+    plan = make_plan(manifest(*models), state)
+    by_model = {a.model.display: (a.kind, effect(a)) for a in plan.actions}
+    assert by_model == {
+        "bot:latest": ("create", "replace"),
+        "fast:latest": ("copy", "add"),
+        "quick:latest": ("copy", "change"),
+        "old:latest": ("delete", "delete"),
+    }
+    create = next(a for a in plan.actions if isinstance(a, Create))
+    assert create.base == parse_name("tiny")
+
+
+def test_creates_are_ordered_base_first_however_they_are_declared() -> None:
+    chain = [spec(f"m{i}", kind="custom", create=CreateSpec(from_=f"m{i + 1}")) for i in range(5)]
+    chain.append(spec("m5"))
+    plan = make_plan(manifest(*chain), server())
+    creates = [a.model.display for a in plan.actions if isinstance(a, Create)]
+    assert creates == [f"m{i}:latest" for i in (4, 3, 2, 1, 0)]

@@ -1,0 +1,208 @@
+"""The one pipeline every entry point runs: lock -> connect -> observe -> plan -> apply.
+
+CLI commands and the Python API (and the integrations built on them) call
+these functions and render what they return; nothing else orchestrates. The
+lock beside the manifest (`<stem>.lock.json`) is read by every one of them:
+its digests pin registry models, and where it disagrees with the manifest
+that is said (a note; with `locked`, a refusal before any change).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from provisioner.custom.blobs import HashCache
+from provisioner.errors import LockError, Refused
+from provisioner.manifest.load import Manifest
+from provisioner.manifest.lock import apply_lock, read_lock
+from provisioner.reconcile.actions import Delete
+from provisioner.reconcile.apply import ApplyOptions, Result, apply_plan
+from provisioner.reconcile.observe import ServerState, observe_server
+from provisioner.reconcile.plan import Plan, make_plan, make_warm_plan
+from provisioner.server.client import DEFAULT_STALL, Client, ProgressCallback, RunningModel
+from provisioner.server.connect import connect
+from provisioner.server.hosts import ResolvedHost
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What an entry point may choose; the same names in the CLI and the Python API."""
+
+    host: str | None = None
+    check_updates: bool = False
+    prune: bool | None = None  # None: the manifest's prune.enabled
+    locked: bool = False
+    parallel: int = 2
+    stall_timeout: float = DEFAULT_STALL
+
+
+@dataclass(frozen=True)
+class LockUse:
+    """The lock a run read, and where it disagrees with the manifest."""
+
+    path: Path
+    pins: int
+    disagreements: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Planned:
+    manifest: Manifest  # as declared (the lock's pins are applied inside plan)
+    target: ResolvedHost
+    lock: LockUse | None
+    state: ServerState
+    plan: Plan
+
+
+ApplyOutcome = Literal["in-sync", "dry-run", "done", "failed", "cancelled"]
+
+
+@dataclass(frozen=True)
+class Applied:
+    planned: Planned
+    outcome: ApplyOutcome
+    results: tuple[Result, ...] = ()
+
+    @property
+    def changed(self) -> bool:
+        """Whether any action ran to completion."""
+        return any(r.outcome == "done" and r.action is not None for r in self.results)
+
+
+@dataclass(frozen=True)
+class Hooks:
+    """Callbacks an entry point gives the pipeline; every one is optional."""
+
+    on_plan: Callable[[Planned], None] | None = None  # before any change
+    on_progress: ProgressCallback | None = None
+    on_result: Callable[[Result], None] | None = None
+    # Asked before deleting undeclared models (pruning); without it they are refused.
+    confirm_prune: Callable[[list[str]], bool] | None = None
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    target: ResolvedHost
+    manifest: Manifest | None
+    lock: LockUse | None
+    state: ServerState
+    running: tuple[RunningModel, ...]
+    plan: Plan | None
+
+
+@dataclass(frozen=True)
+class _Run:
+    """What one run shares: the pinned manifest, the server, one hash cache."""
+
+    manifest: Manifest
+    lock: LockUse | None
+    target: ResolvedHost
+    client: Client
+    cache: HashCache = field(default_factory=HashCache)
+
+
+def _pinned(manifest: Manifest, cache: HashCache, locked: bool) -> tuple[Manifest, LockUse | None]:
+    lock = read_lock(manifest)
+    if lock is None:
+        if locked:
+            raise LockError(
+                f"--locked needs a lock file; run `ollama-provision lock {manifest.path}`"
+            )
+        return manifest, None
+    pinned, problems = apply_lock(manifest, lock, cache)
+    if locked and problems:
+        raise Refused(tuple(problems))  # before connecting: nothing can change
+    return pinned, LockUse(lock.path, len(lock.registry), tuple(problems))
+
+
+@contextmanager
+def _run(manifest: Manifest, settings: Settings) -> Iterator[_Run]:
+    cache = HashCache()
+    pinned, lock = _pinned(manifest, cache, settings.locked)
+    client, target = connect(manifest, settings.host, stall_timeout=settings.stall_timeout)
+    with client:
+        yield _Run(pinned, lock, target, client, cache)
+
+
+def _plan(run: _Run, declared: Manifest, settings: Settings) -> Planned:
+    state = observe_server(
+        run.client, run.manifest, check_updates=settings.check_updates, hash_cache=run.cache
+    )
+    plan = make_plan(run.manifest, state, prune=settings.prune)
+    return Planned(declared, run.target, run.lock, state, plan)
+
+
+def plan(manifest: Manifest, settings: Settings = Settings()) -> Planned:
+    """Observe the server and diff it against the manifest (and its lock); nothing changes."""
+    with _run(manifest, settings) as run:
+        return _plan(run, manifest, settings)
+
+
+def apply(
+    manifest: Manifest,
+    settings: Settings = Settings(),
+    hooks: Hooks = Hooks(),
+    *,
+    dry_run: bool = False,
+) -> Applied:
+    """Converge the server to the manifest. Deletions by pruning need `confirm_prune`;
+    a model the manifest declares absent is deleted without asking. With
+    `settings.locked`, any difference from the lock raises Refused before a change."""
+    with _run(manifest, settings) as run:
+        planned = _plan(run, manifest, settings)
+        if settings.locked and planned.plan.failures:
+            raise Refused(tuple(f"{f.model.display}: {f.message}" for f in planned.plan.failures))
+        if hooks.on_plan is not None:
+            hooks.on_plan(planned)
+        if dry_run:
+            return Applied(planned, "dry-run")
+        if planned.plan.nothing_to_do:
+            return Applied(planned, "in-sync")
+        pruned = [
+            a.model.display for a in planned.plan.changes if isinstance(a, Delete) and a.pruned
+        ]
+        if pruned and (hooks.confirm_prune is None or not hooks.confirm_prune(pruned)):
+            return Applied(planned, "cancelled")
+        results = apply_plan(planned.plan, run.client, _options(settings, hooks, run.cache))
+    failed = any(r.outcome != "done" for r in results)
+    return Applied(planned, "failed" if failed else "done", tuple(results))
+
+
+def _options(settings: Settings, hooks: Hooks, cache: HashCache) -> ApplyOptions:
+    return ApplyOptions(
+        parallel=settings.parallel,
+        on_progress=hooks.on_progress,
+        on_result=hooks.on_result,
+        hash_cache=cache,
+    )
+
+
+def warm(manifest: Manifest, settings: Settings = Settings(), hooks: Hooks = Hooks()) -> Applied:
+    """Load every `warm: true` model (loaded ones too: that refreshes their expiry)."""
+    with _run(manifest, settings) as run:
+        state = observe_server(run.client, run.manifest, hash_cache=run.cache)
+        planned = Planned(
+            manifest, run.target, run.lock, state, make_warm_plan(run.manifest, state)
+        )
+        results = apply_plan(planned.plan, run.client, _options(settings, hooks, run.cache))
+    failed = any(r.outcome != "done" for r in results)
+    return Applied(planned, "failed" if failed else "done", tuple(results))
+
+
+def status(manifest: Manifest | None, settings: Settings = Settings()) -> StatusReport:
+    """Every model on the server, what is loaded, and (given a manifest) what is in sync."""
+    if manifest is None:
+        client, target = connect(None, settings.host, stall_timeout=settings.stall_timeout)
+        with client:
+            state = observe_server(client, None)
+            running = tuple(client.ps())
+        return StatusReport(target, None, None, state, running, None)
+    with _run(manifest, settings) as run:
+        planned = _plan(run, manifest, settings)
+        observed = planned.state.running
+        running = observed if observed is not None else tuple(run.client.ps())
+    return StatusReport(run.target, manifest, run.lock, planned.state, running, planned.plan)

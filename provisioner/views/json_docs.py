@@ -1,0 +1,217 @@
+"""JSON documents for machines, from the same typed results the text view reads.
+
+Every document starts with `kind` and `format_version`; the shapes are
+published in schemas/output.schema.json, and a test pushes every command's
+real output through it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from provisioner.errors import Problem
+from provisioner.export.build import Export
+from provisioner.manifest.check import FileCheck
+from provisioner.manifest.lock import LockWritten
+from provisioner.reconcile.actions import Action, Copy, Drift, Warm, effect, reason
+from provisioner.reconcile.apply import Result
+from provisioner.reconcile.core import Applied, LockUse, Planned, StatusReport
+from provisioner.reconcile.plan import Plan
+from provisioner.views.rows import status_rows
+
+FORMAT_VERSION = 1  # of the JSON documents; see schemas/output.schema.json
+
+Document = dict[str, Any]
+
+
+def document(kind: str, **fields: Any) -> Document:
+    """kind and format version first, then the fields."""
+    return {"kind": kind, "format_version": FORMAT_VERSION, **fields}
+
+
+def drift_json(drift: Drift) -> Document:
+    return {
+        "kind": drift.kind,
+        "model": drift.model.display,
+        "expected": drift.expected,
+        "actual": drift.actual,
+        "detail": drift.detail,
+    }
+
+
+def action_json(action: Action) -> Document:
+    return {
+        "action": action.kind,
+        "effect": effect(action),
+        "model": action.model.display,
+        "source": action.source.display if isinstance(action, Copy) else None,
+        "reason": reason(action),
+        "drift": None if isinstance(action, Warm) else drift_json(action.drift),
+    }
+
+
+def plan_json(plan: Plan) -> Document:
+    return {
+        "server_version": plan.server_version,
+        "actions": [action_json(a) for a in plan.actions],
+        "failures": [{"model": f.model.display, "message": f.message} for f in plan.failures],
+        "in_sync": [n.display for n in plan.in_sync],
+        "extra": [d.model.display for d in plan.extras],
+    }
+
+
+def lock_json(lock: LockUse | None) -> Document | None:
+    if lock is None:
+        return None
+    return {"path": str(lock.path), "pins": lock.pins, "disagreements": list(lock.disagreements)}
+
+
+def result_json(r: Result) -> Document:
+    return {
+        "action": r.kind,
+        "model": r.model.display,
+        "outcome": r.outcome,
+        "seconds": round(r.seconds, 3),
+        "error": r.error,
+        "detail": r.detail,
+    }
+
+
+def plan_document(planned: Planned) -> Document:
+    return document(
+        "plan", server=planned.target.url, lock=lock_json(planned.lock), **plan_json(planned.plan)
+    )
+
+
+def apply_document(applied: Applied) -> Document:
+    planned = applied.planned
+    return document(
+        "apply",
+        server=planned.target.url,
+        lock=lock_json(planned.lock),
+        outcome=applied.outcome,
+        changed=applied.changed,
+        in_sync=applied.outcome in ("in-sync", "done"),
+        dry_run=applied.outcome == "dry-run",
+        plan=plan_json(planned.plan),
+        results=[result_json(r) for r in applied.results],
+    )
+
+
+def drift_document(planned: Planned) -> Document:
+    plan = planned.plan
+    return document(
+        "drift",
+        server=planned.target.url,
+        server_version=plan.server_version,
+        lock=lock_json(planned.lock),
+        drift=[drift_json(d) for d in plan.drifts],
+        errors=[
+            {"model": f.model.display, "message": f.message}
+            for f in plan.failures
+            if f.drift is None
+        ],
+    )
+
+
+def warm_document(applied: Applied) -> Document:
+    return document(
+        "warm",
+        server=applied.planned.target.url,
+        results=[result_json(r) for r in applied.results],
+    )
+
+
+def status_document(report: StatusReport) -> Document:
+    rows = status_rows(report)
+    models = [
+        {
+            "model": row.model,
+            "digest": row.digest,
+            "size": row.size,
+            "modified_at": row.modified_at,
+            "loaded": row.loaded is not None,
+            "size_vram": row.loaded.size_vram if row.loaded else None,
+            "expires_at": row.loaded.expires_at if row.loaded else None,
+            "declared": row.declared,
+            "in_sync": row.in_sync,
+        }
+        for row in rows
+        if row.present
+    ]
+    return document(
+        "status",
+        server=report.target.url,
+        server_version=report.state.version,
+        manifest=str(report.manifest.path) if report.manifest else None,
+        lock=lock_json(report.lock),
+        models=models,
+        missing=[row.model for row in rows if not row.present],
+    )
+
+
+def problem_json(p: Problem) -> Document:
+    return {
+        "file": p.position.file,
+        "path": p.path,
+        "line": p.position.line,
+        "column": p.position.column,
+        "message": p.message,
+    }
+
+
+def validate_document(checks: Sequence[FileCheck]) -> Document:
+    return document(
+        "validate",
+        valid=all(c.valid for c in checks),
+        files=[
+            {
+                "file": c.file,
+                "valid": c.valid,
+                "errors": [problem_json(p) for p in c.problems],
+                "warnings": [problem_json(w) for w in c.warnings],
+            }
+            for c in checks
+        ],
+    )
+
+
+def lock_document(written: LockWritten) -> Document:
+    return document(
+        "lock",
+        lock=str(written.path),
+        registry=written.registry,
+        custom=written.custom,
+        moved=[{"model": m.model, "old": m.old, "new": m.new} for m in written.moved],
+    )
+
+
+def init_document(path: Path) -> Document:
+    return document("init", file=str(path))
+
+
+def error_document(message: str, exit_code: int, problems: Sequence[Problem] = ()) -> Document:
+    """What --output json prints when a command fails before it has a document of its own."""
+    return document(
+        "error",
+        error=message,
+        exit_code=exit_code,
+        problems=[problem_json(p) for p in problems],
+    )
+
+
+def export_document(export: Export, server: str, path: Path | None, manifest: str) -> Document:
+    """The exported manifest (or where it was written) and what it holds."""
+    return document(
+        "export",
+        server=server,
+        file=str(path) if path else None,
+        manifest=None if path else manifest,
+        models={
+            kind: [m.group.canonical.display for m in export.of_kind(kind)]
+            for kind in ("registry", "custom", "unreproducible")
+        },
+        skipped=list(export.skipped),
+    )
