@@ -1,7 +1,7 @@
 # The two commands a newcomer needs: `make demo` and `make test`.
 PY := .venv/bin/python
 
-.PHONY: bootstrap demo test lint unit integration down bench
+.PHONY: bootstrap demo test lint unit integration down bench dist
 
 bootstrap:
 	@scripts/bootstrap
@@ -35,3 +35,12 @@ bench: bootstrap
 	$(PY) -m benchmarks.bench_startup
 	$(PY) -m benchmarks.bench_noop_apply
 	$(PY) -m benchmarks.bench_blobs
+
+# The wheel and the sdist in dist/, versioned from the git tags (a clone with
+# its tags; uncommitted changes add .d<date> to the version). Needs the 'build' package
+# (the dev extras): `make bootstrap` first, or `make dist PY=python3`.
+dist:
+	@$(PY) -c 'import build' 2>/dev/null || { echo "make dist: $(PY) cannot import 'build': run make bootstrap, or: python3 -m pip install build && make dist PY=python3" >&2; exit 2; }
+	rm -rf dist
+	$(PY) -m build --outdir dist .
+	@ls -l dist
