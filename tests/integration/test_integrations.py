@@ -55,30 +55,46 @@ def shellcheck(script: Path) -> None:
 # ---- GitHub Action ---------------------------------------------------------------------
 
 
-def test_the_action_is_a_composite_with_the_documented_inputs() -> None:
+def test_the_action_is_a_composite_with_the_documented_inputs_and_outputs() -> None:
     action = yaml.safe_load((ACTION / "action.yml").read_text())
     assert action["runs"]["using"] == "composite"
     inputs = action["inputs"]
-    assert set(inputs) == {"manifest", "host", "args", "python-version"}
+    assert set(inputs) == {"manifest", "command", "host", "args", "python-version"}
     assert inputs["manifest"]["required"] is True
-    assert all(inputs[k]["required"] is False for k in ("host", "args", "python-version"))
+    assert all(inputs[k]["required"] is False for k in set(inputs) - {"manifest"})
+    assert inputs["command"]["default"] == "apply"
     assert all(inputs[k]["description"] for k in inputs)
     steps = action["runs"]["steps"]
     assert steps[0]["uses"].startswith("actions/setup-python@")
     assert steps[0]["with"]["python-version"] == "${{ inputs.python-version }}"
-    install, apply = steps[1], steps[2]
+    install, run_step = steps[1], steps[2]
     assert (
         'pip install --quiet --disable-pip-version-check "${{ github.action_path }}/../../.."'
         in (install["run"])
     )
     assert (ACTION / "../../../pyproject.toml").resolve() == ROOT / "pyproject.toml"
-    assert apply["run"] == 'bash "${{ github.action_path }}/run.sh"'
-    assert apply["env"] == {
+    assert run_step["run"] == 'bash "${{ github.action_path }}/run.sh"'
+    assert run_step["env"] == {
         "OP_MANIFEST": "${{ inputs.manifest }}",
+        "OP_COMMAND": "${{ inputs.command }}",
         "OP_HOST": "${{ inputs.host }}",
         "OP_ARGS": "${{ inputs.args }}",
     }
     assert all(s.get("shell") == "bash" for s in steps[1:])
+    # The outputs are what run.sh writes to $GITHUB_OUTPUT in the step with id `run`.
+    assert run_step["id"] == "run"
+    outputs = action["outputs"]
+    assert set(outputs) == {"changed", "drift"}
+    for name, output in outputs.items():
+        assert output["value"] == f"${{{{ steps.run.outputs.{name} }}}}"
+        assert output["description"]
+
+
+def step_outputs(path: Path) -> dict[str, str]:
+    """What a step wrote to $GITHUB_OUTPUT (then emptied for the next step)."""
+    lines = path.read_text().splitlines() if path.exists() else []
+    path.write_text("")
+    return dict(line.split("=", 1) for line in lines)
 
 
 def test_the_action_script_converges_a_manifest_and_propagates_failure(
@@ -87,37 +103,110 @@ def test_the_action_script_converges_a_manifest_and_propagates_failure(
     shellcheck(ACTION / "run.sh")
     workspace = tmp_path / "workspace"
     workspace.mkdir()
-    registry_manifest(
-        workspace / "models.yaml",
-        registry,
-        registry.name("library/tiny"),
-        registry.name("team/tiny", "v1"),
-    )
-    summary = tmp_path / "summary.md"
+    tiny, team_tiny = registry.name("library/tiny"), registry.name("team/tiny", "v1")
+    registry_manifest(workspace / "models.yaml", registry, tiny, team_tiny)
+    summary, outputs = tmp_path / "summary.md", tmp_path / "outputs"
     env = {  # what action.yml sets, plus what the runner sets
         "OP_MANIFEST": "models.yaml",
         "OP_HOST": ollama.url,
         "OP_ARGS": "--parallel 2  --stall-timeout 60",
         "GITHUB_ACTIONS": "true",
         "GITHUB_STEP_SUMMARY": str(summary),
+        "GITHUB_OUTPUT": str(outputs),
         "GITHUB_ACTION_PATH": str(ACTION),
         "GITHUB_WORKSPACE": str(workspace),
     }
     first = run(["bash", str(ACTION / "run.sh")], env, cwd=workspace)
     assert first.returncode == 0, first.stdout + first.stderr
-    assert {registry.name("library/tiny"), registry.name("team/tiny", "v1")} <= names_on(ollama)
+    assert {tiny, team_tiny} <= names_on(ollama)
+    assert f"ok      pull {tiny}" in first.stdout
+    assert step_outputs(outputs) == {"changed": "true", "drift": "true"}
     assert summary.read_text().strip(), "apply writes a Markdown summary for the job page"
 
     second = run(["bash", str(ACTION / "run.sh")], env, cwd=workspace)
     assert second.returncode == 0
-    assert "in sync" in second.stdout
+    assert "in sync: 2 model(s)" in second.stdout
+    assert step_outputs(outputs) == {"changed": "false", "drift": "false"}
 
     registry_manifest(workspace / "bad.yaml", registry, registry.name("library/nosuch"))
     failed = run(["bash", str(ACTION / "run.sh")], {**env, "OP_MANIFEST": "bad.yaml"}, workspace)
     assert failed.returncode == 1
+    nosuch = registry.name("library/nosuch")
+    assert f"::error file=bad.yaml,title=ollama-provision apply::pull {nosuch} failed: " in (
+        failed.stdout
+    )
+    assert step_outputs(outputs) == {"changed": "false", "drift": "true"}
     missing = run(["bash", str(ACTION / "run.sh")], {**env, "OP_MANIFEST": "nope.yaml"}, workspace)
     assert missing.returncode == 2
-    assert "manifest 'nope.yaml' not found" in missing.stderr
+    assert "manifest 'nope.yaml' not found" in missing.stdout
+    assert step_outputs(outputs) == {}
+
+
+def test_the_action_plans_and_checks_drift_without_changing_the_server(
+    ollama: OllamaServer, registry: FilledRegistry, tmp_path: Path
+) -> None:
+    tiny, embed = registry.name("library/tiny"), registry.name("library/tiny-embed")
+    registry_manifest(tmp_path / "models.yaml", registry, tiny, embed)
+    outputs = tmp_path / "outputs"
+    env = {
+        "OP_MANIFEST": "models.yaml",
+        "OP_HOST": ollama.url,
+        "GITHUB_OUTPUT": str(outputs),
+        "GITHUB_WORKSPACE": str(tmp_path),
+    }
+    script = ["bash", str(ACTION / "run.sh")]
+    assert run(script, {**env, "OP_MANIFEST": "models.yaml"}, tmp_path).returncode == 0
+    step_outputs(outputs)
+    httpx.request(  # the server loses one model: drift
+        "DELETE", ollama.url + "/api/delete", json={"model": embed}, timeout=30
+    ).raise_for_status()
+
+    plan = run(script, {**env, "OP_COMMAND": "plan"}, tmp_path)
+    assert plan.returncode == 0, plan.stdout + plan.stderr
+    assert f"+ pull   {embed}  (missing)" in plan.stdout
+    assert "plan: 1 change(s) to make" in plan.stdout
+    assert step_outputs(outputs) == {"changed": "false", "drift": "true"}
+    gated = run(script, {**env, "OP_COMMAND": "plan", "OP_ARGS": "--exit-code"}, tmp_path)
+    assert gated.returncode == 3
+    step_outputs(outputs)
+
+    drift = run(script, {**env, "OP_COMMAND": "drift"}, tmp_path)
+    assert drift.returncode == 3, drift.stdout + drift.stderr
+    assert f"::error file=models.yaml,title=ollama-provision drift::missing: {embed}" in (
+        drift.stdout
+    )
+    assert step_outputs(outputs) == {"changed": "false", "drift": "true"}
+    assert embed not in names_on(ollama), "plan and drift change nothing"
+
+    unknown = run(script, {**env, "OP_COMMAND": "destroy"}, tmp_path)
+    assert unknown.returncode == 2
+    assert "use apply, plan or drift" in unknown.stdout
+
+
+def test_the_action_annotates_an_invalid_manifest_at_its_lines(tmp_path: Path) -> None:
+    invalid = tmp_path / "deploy" / "models.yaml"
+    invalid.parent.mkdir()
+    invalid.write_text("version: 1\nmodels:\n  - name: tiny\n  - nmae: llama3.2\n    warm: yes\n")
+    outputs = tmp_path / "outputs"
+    for command in ("apply", "plan", "drift"):
+        env = {  # an absolute path: annotations name files relative to the workspace
+            "OP_MANIFEST": str(invalid),
+            "OP_COMMAND": command,
+            "OP_HOST": f"http://127.0.0.1:{free_port()}",  # never reached
+            "GITHUB_OUTPUT": str(outputs),
+            "GITHUB_WORKSPACE": str(tmp_path),
+        }
+        result = run(["bash", str(ACTION / "run.sh")], env, cwd=tmp_path)
+        assert result.returncode == 2, result.stdout + result.stderr
+        annotations = [line for line in result.stdout.splitlines() if line.startswith("::")]
+        title = f"title=ollama-provision {command}"
+        assert annotations, result.stdout
+        assert all(a.startswith("::error file=deploy/models.yaml,line=") for a in annotations)
+        assert (
+            f"::error file=deploy/models.yaml,line=4,col=5,{title}::"
+            "unknown key 'nmae' in models[1] (did you mean 'name'?)"
+        ) in annotations
+        assert step_outputs(outputs) == {"changed": "false", "drift": ""}
 
 
 # ---- pre-commit --------------------------------------------------------------------------
