@@ -3,8 +3,9 @@
 #
 #   examples/onboarding.sh [MANIFEST] [apply options...]
 #
-# MANIFEST defaults to team.yaml next to this script. Safe to rerun at any time:
-# apply only does what is still missing. Exit status: 0 all set, 1 something
+# MANIFEST defaults to team.yaml next to this script. Without the tool, it says how
+# to install it (OLLAMA_PROVISION_SOURCE: what to install; default: the git tag).
+# Safe to rerun at any time: apply only does what is still missing. Exit status: 0 all set, 1 something
 # could not be done (the message says what to do), 2 a problem with the setup.
 set -euo pipefail
 
@@ -19,9 +20,12 @@ tell() { printf '%s\n' "$@" >&2; }
 # 1. The tool.
 step "checking for $tool"
 if ! command -v "$tool" >/dev/null 2>&1; then
-  tell "" "ollama-provision is not installed (or not on PATH)." \
-    "  Install it:  pipx install ollama-provision" \
-    "          or:  python3 -m pip install --user ollama-provision" \
+  # The README's "Install": from the repository, or a wheel the team built with `make dist`.
+  source="${OLLAMA_PROVISION_SOURCE:-git+https://github.com/ollama-provision/ollama-provision@v0.1.0}"
+  tell "" "ollama-provision is not installed (or not on PATH). It needs Python 3.10+." \
+    "  Install it:  pipx install $source" \
+    "          or:  python3 -m pip install --user $source" \
+    "  (set OLLAMA_PROVISION_SOURCE to a wheel your team shares, e.g. ./ollama_provision-*.whl)" \
     "  Then rerun:  $0 $manifest"
   exit 2
 fi

@@ -350,4 +350,14 @@ def test_onboarding_without_a_manifest_or_the_tool(tmp_path: Path) -> None:
     assert "does not exist" in missing.stderr
     no_tool = run([str(ONBOARDING)], {"OLLAMA_PROVISION": "no-such-ollama-provision"})
     assert no_tool.returncode == 2
-    assert "pipx install ollama-provision" in no_tool.stderr
+    # The README's install section, the same command.
+    install = "pipx install git+https://github.com/ollama-provision/ollama-provision@v0.1.0"
+    assert install in (ROOT / "README.md").read_text()
+    assert install in no_tool.stderr
+    wheel = "./dist/ollama_provision-0.1.0-py3-none-any.whl"
+    from_wheel = run(
+        [str(ONBOARDING)],
+        {"OLLAMA_PROVISION": "no-such-ollama-provision", "OLLAMA_PROVISION_SOURCE": wheel},
+    )
+    assert f"pipx install {wheel}" in from_wheel.stderr
+    assert f"python3 -m pip install --user {wheel}" in from_wheel.stderr
