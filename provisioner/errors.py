@@ -6,6 +6,7 @@ ProvisionError
 ├── LockError            the lock is missing, unreadable, or disagrees with the manifest
 ├── Cancelled            the user interrupted an apply
 ├── Refused              apply --locked found a difference from the lock; nothing changed
+├── UsageError           an option or setting that cannot be used (exit 2), e.g. --host ftp://x
 ├── WouldOverwrite       a file exists and --force was not given (a usage error)
 ├── InvalidOutput        what we were about to write does not validate (a bug of ours)
 ├── LocalFileError       a FROM/ADAPTER file cannot be read (fails that model only)
@@ -13,6 +14,8 @@ ProvisionError
 └── ServerError          the Ollama server refused or failed a request
     ├── NotFound         404, or a registry that lacks the model
     ├── BadRequest       400 and other 4xx
+    ├── HostNotFound     a registry host name that does not resolve (not retried)
+    ├── BadAnswer        an answer that is not what the endpoint gives (not JSON, wrong shape)
     ├── VersionTooOld    412, or a REQUIRES newer than the server
     ├── ServerFailure    5xx, or an error line inside a 200 stream
     └── ConnectionFailed cannot reach the server
@@ -51,11 +54,20 @@ class ServerError(ProvisionError):
         self.model = model
         self.status = status
         self.host = host
+        self.attempts = 1  # set by the retry policy when it gave up
         super().__init__(self.describe())
+
+    def reason(self) -> str:
+        """The message, and how many attempts were made when there were several."""
+        tried = f" (gave up after {self.attempts} attempts)" if self.attempts > 1 else ""
+        return f"{self.message}{tried}"
 
     def describe(self) -> str:
         where = f"{self.model}: " if self.model else ""
-        return f"{where}{self.message}"
+        return f"{where}{self.reason()}"
+
+    def __str__(self) -> str:
+        return self.describe()
 
 
 class NotFound(ServerError):
@@ -64,6 +76,14 @@ class NotFound(ServerError):
 
 class BadRequest(ServerError):
     """The server rejected the request as invalid (4xx other than 404/412)."""
+
+
+class HostNotFound(ServerError):
+    """A host name that does not resolve: retrying in seconds will not help."""
+
+
+class BadAnswer(ServerError):
+    """The server answered, but not with what the endpoint gives (not JSON, wrong shape)."""
 
 
 class VersionTooOld(ServerError):
@@ -80,6 +100,17 @@ class ConnectionFailed(ServerError):
 
 class Timeout(ConnectionFailed):
     """The server was reached but did not answer (or stalled) in time."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        model: str | None = None,
+        host: str | None = None,
+        stalled: float | None = None,  # seconds without progress, for a stalled stream
+    ) -> None:
+        self.stalled = stalled
+        super().__init__(message, model=model, host=host)
 
 
 class LockError(ProvisionError):
@@ -98,6 +129,10 @@ class Refused(ProvisionError):
     def __init__(self, reasons: tuple[str, ...]) -> None:
         self.reasons = reasons
         super().__init__("refusing to apply: " + "; ".join(reasons))
+
+
+class UsageError(ProvisionError):
+    """An option or setting that cannot be used as given (exit 2)."""
 
 
 class WouldOverwrite(ProvisionError):

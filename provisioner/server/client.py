@@ -18,17 +18,17 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
-import tenacity
 
 from provisioner.errors import (
-    BadRequest,
+    BadAnswer,
     ConnectionFailed,
+    HostNotFound,
     NotFound,
     ServerError,
     ServerFailure,
     Timeout,
-    VersionTooOld,
 )
+from provisioner.server.failures import error_for_response, error_for_stream, not_json
 
 T = TypeVar("T")
 
@@ -104,49 +104,34 @@ def full_digest(digest: str) -> str:
     return f"sha256:{hex_part}" if hex_part else ""
 
 
-def _server_message(response: httpx.Response) -> str:
-    try:
-        body = response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return response.text.strip() or response.reason_phrase
-    if isinstance(body, dict) and isinstance(body.get("error"), str):
-        return str(body["error"])
-    return response.text.strip() or response.reason_phrase
-
-
-def error_for_status(status: int, message: str, model: str | None, host: str) -> ServerError:
-    """Map an HTTP status onto our error tree."""
-    kind: type[ServerError]
-    if status == 404:
-        kind = NotFound
-    elif status == 412:
-        kind = VersionTooOld
-    elif status == 429 or status >= 500:
-        kind = ServerFailure
-    else:
-        kind = BadRequest
-    return kind(message, model=model, status=status, host=host)
-
-
-def error_for_stream(message: str, model: str | None, host: str, status: Any = None) -> ServerError:
-    """Classify an `error` line that arrived inside a 200 stream."""
-    if isinstance(status, int) and 400 <= status < 600:
-        return error_for_status(status, message, model, host)
-    lowered = message.lower()
-    if "file does not exist" in lowered or "not found" in lowered:
-        return NotFound(message, model=model, host=host)
-    if "412" in message or "newer version" in lowered:
-        return VersionTooOld(message, model=model, host=host)
-    for code in ("400", "401", "403", "405"):
-        if f": {code}" in message:
-            return BadRequest(message, model=model, host=host)
-    if "unauthorized" in lowered or "invalid" in lowered:
-        return BadRequest(message, model=model, host=host)
-    return ServerFailure(message, model=model, host=host)
-
-
 def _retryable(exc: BaseException) -> bool:
     return isinstance(exc, (ConnectionFailed, ServerFailure))
+
+
+@dataclass(frozen=True)
+class RetryEvent:
+    """A request failed and will be tried again."""
+
+    model: str | None
+    attempt: int  # the attempt that failed
+    attempts: int  # the most the policy makes
+    reason: str  # "HTTP 500", "stalled 60s", "connection failed"
+    wait: float  # seconds before the next attempt
+
+
+RetryCallback = Callable[[RetryEvent], None]
+
+
+def _why(exc: BaseException | None) -> str:
+    if isinstance(exc, Timeout) and exc.stalled is not None:
+        return f"stalled {exc.stalled:.0f}s"
+    if isinstance(exc, ServerError) and exc.status is not None:
+        return f"HTTP {exc.status}"
+    if isinstance(exc, Timeout):
+        return "no answer in time"
+    if isinstance(exc, ConnectionFailed):
+        return "connection failed"
+    return "an error in the stream"
 
 
 class Client:
@@ -161,12 +146,16 @@ class Client:
         retry: RetryPolicy = RetryPolicy(),
         stall_timeout: float = DEFAULT_STALL,
         on_request: Callable[[str, str], None] | None = None,
+        on_retry: RetryCallback | None = None,
+        hint: str = "set --host or OLLAMA_HOST",
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.retry = retry
         self.stall_timeout = stall_timeout
         self._timeout = timeout
         self._on_request = on_request
+        self._on_retry = on_retry
+        self._hint = hint  # what to check when the server cannot be reached
         self._http = httpx.Client(
             base_url=self.base_url,
             headers=dict(headers or {}),
@@ -184,8 +173,18 @@ class Client:
 
     # -- plumbing -----------------------------------------------------------
 
-    def _with_retry(self, fn: Callable[[], T]) -> T:
+    def _with_retry(self, fn: Callable[[], T], model: str | None = None) -> T:
+        import tenacity  # only when a request is made: keeps start-up light
+
         policy = self.retry
+
+        def before_sleep(state: tenacity.RetryCallState) -> None:
+            if self._on_retry is None or state.outcome is None:
+                return
+            wait = state.next_action.sleep if state.next_action else 0.0
+            reason = _why(state.outcome.exception())
+            self._on_retry(RetryEvent(model, state.attempt_number, policy.attempts, reason, wait))
+
         retrying = tenacity.Retrying(
             retry=tenacity.retry_if_exception(_retryable),
             stop=tenacity.stop_after_attempt(policy.attempts)
@@ -193,25 +192,49 @@ class Client:
             # Exponential backoff plus jitter, so a fleet does not retry in lockstep.
             wait=tenacity.wait_exponential(multiplier=policy.initial_wait, max=policy.max_wait)
             + tenacity.wait_random(0, policy.initial_wait),
+            before_sleep=before_sleep,
             reraise=True,
         )
-        return retrying(fn)
+        try:
+            return retrying(fn)
+        except ServerError as e:
+            e.attempts = int(retrying.statistics.get("attempt_number", 1))
+            raise
 
     def _transport_error(self, exc: httpx.HTTPError, model: str | None) -> ServerError:
+        where = self.base_url
         if isinstance(exc, httpx.TimeoutException):
-            return Timeout(
-                f"no answer from {self.base_url} in time", model=model, host=self.base_url
+            return Timeout(f"no answer from {where} in time", model=model, host=where)
+        text = str(exc)
+        if isinstance(exc, httpx.ConnectError) and any(
+            s in text for s in ("Name or service not known", "nodename nor servname", "getaddrinfo")
+        ):
+            return HostNotFound(
+                f"cannot resolve the host of {where} ({self._hint})", model=model, host=where
             )
         if isinstance(exc, httpx.ConnectError):
             return ConnectionFailed(
-                f"cannot connect to {self.base_url}: is Ollama running there? "
-                "(set --host or OLLAMA_HOST)",
+                f"cannot connect to {where}: is Ollama running there? ({self._hint})",
                 model=model,
+                host=where,
+            )
+        return ConnectionFailed(f"connection to {where} failed: {exc}", model=model, host=where)
+
+    def _json(self, response: httpx.Response, method: str, path: str) -> dict[str, Any]:
+        """The answer as a JSON object; an Ollama error body is an error even with a 200."""
+        try:
+            body = response.json()
+        except (ValueError, UnicodeDecodeError):
+            raise not_json(method, path, response, self.base_url) from None
+        if not isinstance(body, dict):
+            raise BadAnswer(
+                f"{self.base_url}: {method} {path} answered {response.status_code} "
+                f"with JSON that is not an object",
                 host=self.base_url,
             )
-        return ConnectionFailed(
-            f"connection to {self.base_url} failed: {exc}", model=model, host=self.base_url
-        )
+        if isinstance(body.get("error"), str):
+            raise error_for_response(response, None, self.base_url)
+        return body
 
     def _request(
         self,
@@ -236,12 +259,10 @@ class Client:
             except httpx.HTTPError as e:
                 raise self._transport_error(e, model) from e
             if response.status_code >= 400:
-                raise error_for_status(
-                    response.status_code, _server_message(response), model, self.base_url
-                )
+                raise error_for_response(response, model, self.base_url)
             return response
 
-        return self._with_retry(once) if retry else once()
+        return self._with_retry(once, model) if retry else once()
 
     def _stream(
         self,
@@ -265,14 +286,12 @@ class Client:
                 ) as response:
                     if response.status_code >= 400:
                         response.read()
-                        raise error_for_status(
-                            response.status_code, _server_message(response), model, self.base_url
-                        )
+                        raise error_for_response(response, model, self.base_url)
                     return self._consume(response.iter_lines(), model, on_progress)
             except httpx.HTTPError as e:
                 raise self._transport_error(e, model) from e
 
-        return self._with_retry(once)
+        return self._with_retry(once, model)
 
     def _consume(
         self, lines: Iterator[str], model: str, on_progress: ProgressCallback | None
@@ -301,7 +320,10 @@ class Client:
             elif now - last_change > self.stall_timeout:
                 # Lines keep coming but nothing moves: treat as a stall and retry.
                 raise Timeout(
-                    f"no progress for {self.stall_timeout:.0f}s", model=model, host=self.base_url
+                    f"no progress for {self.stall_timeout:.0f}s",
+                    model=model,
+                    host=self.base_url,
+                    stalled=self.stall_timeout,
                 )
             if on_progress is not None:
                 on_progress(
@@ -321,10 +343,12 @@ class Client:
     # -- read endpoints -----------------------------------------------------
 
     def version(self) -> str:
-        return str(self._request("GET", "/api/version").json().get("version", ""))
+        body = self._json(self._request("GET", "/api/version"), "GET", "/api/version")
+        return str(body.get("version", ""))
 
     def tags(self) -> list[TagEntry]:
-        models = self._request("GET", "/api/tags").json().get("models") or []
+        models = self._json(self._request("GET", "/api/tags"), "GET", "/api/tags").get("models")
+        models = models or []
         return [
             TagEntry(
                 name=m["name"],
@@ -337,7 +361,8 @@ class Client:
         ]
 
     def ps(self) -> list[RunningModel]:
-        models = self._request("GET", "/api/ps").json().get("models") or []
+        models = self._json(self._request("GET", "/api/ps"), "GET", "/api/ps").get("models")
+        models = models or []
         return [
             RunningModel(
                 name=m["name"],
@@ -351,7 +376,8 @@ class Client:
 
     def show(self, model: str, *, verbose: bool = False) -> ShowResult:
         body = {"model": model, "verbose": verbose}
-        data = self._request("POST", "/api/show", model=model, body=body).json()
+        answer = self._request("POST", "/api/show", model=model, body=body)
+        data = self._json(answer, "POST", "/api/show")
         return ShowResult(
             system=data.get("system", ""),
             template=data.get("template", ""),
@@ -427,11 +453,9 @@ class Client:
             except httpx.HTTPError as e:
                 raise self._transport_error(e, path.name) from e
             if response.status_code >= 400:
-                raise error_for_status(
-                    response.status_code, _server_message(response), path.name, self.base_url
-                )
+                raise error_for_response(response, path.name, self.base_url)
 
-        self._with_retry(once)
+        self._with_retry(once, path.name)
 
     def load(
         self, model: str, *, keep_alive: str | int | None, embedding: bool
@@ -445,8 +469,7 @@ class Client:
             body["stream"] = False
         # Loading a large model can take minutes; the usual timeout is for small answers.
         response = self._request("POST", path, model=model, body=body, timeout=600.0)
-        data: Mapping[str, Any] = response.json()
-        return data
+        return self._json(response, "POST", path)
 
     def unload(self, model: str) -> None:
         body = {"model": model, "keep_alive": 0, "stream": False}

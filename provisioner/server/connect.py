@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 from provisioner.manifest.load import Manifest, ServerSettings
-from provisioner.server.client import DEFAULT_STALL, DEFAULT_TIMEOUT, Client
+from provisioner.server.client import DEFAULT_STALL, DEFAULT_TIMEOUT, Client, RetryCallback
 from provisioner.server.hosts import ResolvedHost, resolve_host
+
+# What to check when the server cannot be reached, by where its address came from.
+HINTS = {
+    "--host": "check --host",
+    "manifest": "check server.host in the manifest",
+    "OLLAMA_HOST": "check OLLAMA_HOST",
+    "default": "start it with `ollama serve`, or set --host or OLLAMA_HOST",
+}
 
 
 def connect(
-    manifest: Manifest | None, host: str | None, *, stall_timeout: float = DEFAULT_STALL
+    manifest: Manifest | None,
+    host: str | None,
+    *,
+    stall_timeout: float = DEFAULT_STALL,
+    on_retry: RetryCallback | None = None,
 ) -> tuple[Client, ResolvedHost]:
     """Resolve the host (--host > manifest > OLLAMA_HOST > default) and open a client
     with the manifest's headers and timeout."""
@@ -19,5 +31,7 @@ def connect(
         headers=server.headers,
         timeout=server.timeout or DEFAULT_TIMEOUT,
         stall_timeout=stall_timeout,
+        on_retry=on_retry,
+        hint=HINTS.get(target.source, HINTS["default"]),
     )
     return client, target

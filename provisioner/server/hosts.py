@@ -14,6 +14,8 @@ import ipaddress
 import os
 from dataclasses import dataclass
 
+from provisioner.errors import UsageError
+
 DEFAULT_PORT = 11434
 
 
@@ -38,16 +40,21 @@ def _split_host_port(hostport: str) -> tuple[str, str] | None:
 
 
 def parse_host(value: str) -> tuple[str, str | None]:
-    """Return (base URL, note) for an OLLAMA_HOST-style value."""
+    """Return (base URL, note) for an OLLAMA_HOST-style value; UsageError when it
+    names another scheme than http or https."""
     s = value.strip().strip("\"'").strip()
     scheme, sep, hostport = s.partition("://")
     default_port = str(DEFAULT_PORT)
     if not sep:
         scheme, hostport = "http", s
-    elif scheme == "http":
-        default_port = "80"
-    elif scheme == "https":
-        default_port = "443"
+    elif scheme.lower() == "http":
+        scheme, default_port = "http", "80"
+    elif scheme.lower() == "https":
+        scheme, default_port = "https", "443"
+    else:
+        raise UsageError(f"'{value}' is not an Ollama address: use http:// or https://")
+    if any(c.isspace() for c in hostport) or "@" in hostport.partition("/")[0]:
+        raise UsageError(f"'{value}' is not an Ollama address: host[:port] has no spaces or @")
     hostport, _, path = hostport.partition("/")
     split = _split_host_port(hostport)
     if split is None:
@@ -82,6 +89,10 @@ def resolve_host(cli_host: str | None, manifest_host: str | None) -> ResolvedHos
         (os.environ.get("OLLAMA_HOST"), "OLLAMA_HOST"),
     ):
         if value and value.strip():
-            url, note = parse_host(value)
+            try:
+                url, note = parse_host(value)
+            except UsageError as e:
+                where = "server.host in the manifest" if source == "manifest" else source
+                raise UsageError(f"{where}: {e}") from None
             return ResolvedHost(url=url, source=source, note=note)
     return ResolvedHost(url=f"http://127.0.0.1:{DEFAULT_PORT}", source="default")

@@ -1,16 +1,19 @@
 """Error classification and the stream reader, without a server."""
 
+import httpx
 import pytest
 
 from provisioner.errors import (
     BadRequest,
+    HostNotFound,
     NotFound,
     ServerError,
     ServerFailure,
     Timeout,
     VersionTooOld,
 )
-from provisioner.server.client import Client, error_for_status, error_for_stream
+from provisioner.server.client import Client
+from provisioner.server.failures import error_for_response, error_for_status, error_for_stream
 
 
 @pytest.mark.parametrize(
@@ -86,3 +89,86 @@ def test_progress_events_are_typed() -> None:
     _client()._consume(lines, "m", seen.append)
     assert seen[0].total == 10 and seen[0].completed == 5 and seen[0].digest == "sha256:a"
     assert seen[-1].status == "success"
+
+
+@pytest.mark.parametrize(
+    ("message", "kind", "said"),
+    [
+        (
+            "dial tcp 127.0.0.1:41299: connect: connection refused",
+            ServerFailure,
+            "dial tcp 127.0.0.1:41299: connect: connection refused",
+        ),
+        (
+            "digest mismatch, expected sha256:4128aa, got sha256:ff",
+            ServerFailure,
+            "digest mismatch, expected sha256:4128aa, got sha256:ff",
+        ),
+        (
+            "pull model manifest: Get https://reg.example/v2/: dial tcp: "
+            "lookup reg.example on 10.0.0.53:53: no such host",
+            HostNotFound,
+            "cannot resolve the registry host reg.example (no such host): "
+            "check the host in the model's name and this machine's DNS",
+        ),
+        (
+            "pull model manifest: file does not exist",
+            NotFound,
+            "the registry has no such model or tag (pull model manifest: file does not exist)",
+        ),
+        (
+            'Get "https://127.0.0.1:5000/v2/": http: server gave HTTP response to HTTPS client',
+            BadRequest,
+            "the registry speaks plain http, not https (server gave HTTP response to HTTPS "
+            "client): set insecure: true",
+        ),
+    ],
+)
+def test_only_ollamas_own_words_mean_version_skew(
+    message: str, kind: type[ServerError], said: str
+) -> None:
+    err = error_for_stream(message, None, "http://h")
+    assert (type(err), err.message) == (kind, said)
+
+
+def _answer(status: int, body: bytes, content_type: str, method: str = "GET") -> httpx.Response:
+    request = httpx.Request(method, "http://h/api/version")
+    return httpx.Response(
+        status, content=body, headers={"content-type": content_type}, request=request
+    )
+
+
+@pytest.mark.parametrize(
+    ("answer", "kind", "said"),
+    [
+        (
+            _answer(404, b"<html><body>nope</body></html>", "text/html"),
+            BadRequest,
+            "http://h answered 404 Not Found (an HTML page): is this an Ollama server?",
+        ),
+        (
+            _answer(401, b"", "text/plain"),
+            BadRequest,
+            "http://h answered 401 Unauthorized (an empty body): check server.headers for the "
+            "credentials a proxy in front of Ollama expects",
+        ),
+        (
+            _answer(502, b"<html>bad gateway</html>", "text/html"),
+            ServerFailure,
+            "http://h answered 502 Bad Gateway (an HTML page): the server, or a proxy in front "
+            "of it, failed",
+        ),
+        (_answer(404, b"", "", method="HEAD"), NotFound, "404 Not Found"),
+        (
+            _answer(404, b'{"error":"model \\"x\\" not found"}', "application/json"),
+            NotFound,
+            'model "x" not found',
+        ),
+    ],
+)
+def test_answers_that_are_not_ollamas_name_host_status_and_a_hint(
+    answer: httpx.Response, kind: type[ServerError], said: str
+) -> None:
+    err = error_for_response(answer, None, "http://h")
+    assert (type(err), err.message) == (kind, said)
+    assert "<html" not in str(err)

@@ -1,5 +1,6 @@
 import pytest
 
+from provisioner.errors import UsageError
 from provisioner.server.hosts import parse_host, resolve_host
 
 
@@ -46,3 +47,28 @@ def test_precedence(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OLLAMA_HOST")
     assert resolve_host(None, None).url == "http://127.0.0.1:11434"
     assert resolve_host(None, None).source == "default"
+
+
+@pytest.mark.parametrize(
+    ("cli_host", "manifest_host", "said"),
+    [
+        ("ftp://x", None, "--host: 'ftp://x' is not an Ollama address: use http:// or https://"),
+        (
+            None,
+            "unix:///var/run/ollama.sock",
+            "server.host in the manifest: 'unix:///var/run/ollama.sock' is not an Ollama "
+            "address: use http:// or https://",
+        ),
+        (
+            "http://a b",
+            None,
+            "--host: 'http://a b' is not an Ollama address: host[:port] has no spaces or @",
+        ),
+    ],
+)
+def test_unusable_hosts_are_usage_errors_naming_their_source(
+    cli_host: str | None, manifest_host: str | None, said: str
+) -> None:
+    with pytest.raises(UsageError) as err:
+        resolve_host(cli_host, manifest_host)
+    assert str(err.value) == said
