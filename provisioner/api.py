@@ -14,6 +14,7 @@ http://127.0.0.1:11434), and gives the same answer as the matching command.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from provisioner.errors import ProvisionError
@@ -36,9 +37,13 @@ def plan(
     host: str | None = None,
     check_updates: bool = False,
     prune: bool | None = None,
+    targets: Sequence[str] = (),
 ) -> Plan:
-    """Observe the server and return what apply would do (nothing is changed)."""
-    settings = core.Settings(host=host, check_updates=check_updates, prune=prune)
+    """Observe the server and return what apply would do (nothing is changed).
+    targets: only these declared models and what they need (like --target)."""
+    settings = core.Settings(
+        host=host, check_updates=check_updates, prune=prune, targets=tuple(targets)
+    )
     return core.plan(manifest, settings).plan
 
 
@@ -52,6 +57,7 @@ def apply(
     prune: bool | None = None,
     locked: bool = False,
     stall_timeout: float = DEFAULT_STALL,
+    targets: Sequence[str] = (),
     on_progress: ProgressCallback | None = None,
 ) -> list[Result]:
     """Converge the server to the manifest; one Result per action (check `outcome`).
@@ -67,6 +73,7 @@ def apply(
         locked=locked,
         parallel=parallel,
         stall_timeout=stall_timeout,
+        targets=tuple(targets),
     )
     refused: list[str] = []
 
@@ -85,7 +92,11 @@ def apply(
 
 
 def drift(
-    manifest: Manifest, *, host: str | None = None, check_updates: bool = False
+    manifest: Manifest,
+    *,
+    host: str | None = None,
+    check_updates: bool = False,
+    targets: Sequence[str] = (),
 ) -> tuple[Drift, ...]:
     """How the server differs from the manifest (extra models included, kind "extra")."""
-    return plan(manifest, host=host, check_updates=check_updates).drifts
+    return plan(manifest, host=host, check_updates=check_updates, targets=targets).drifts

@@ -8,6 +8,7 @@ document on stdout) and an exit code; a traceback only with --verbose.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,9 +31,15 @@ class GlobalOptions:
 
 
 def _usage_error(e: BaseException) -> bool:
-    from provisioner.errors import LockError, ManifestError, ModelfileError, WouldOverwrite
+    from provisioner.errors import (
+        LockError,
+        ManifestError,
+        ModelfileError,
+        UsageError,
+        WouldOverwrite,
+    )
 
-    return isinstance(e, (ManifestError, ModelfileError, LockError, WouldOverwrite))
+    return isinstance(e, (ManifestError, ModelfileError, LockError, UsageError, WouldOverwrite))
 
 
 def _error_lines(e: BaseException) -> list[str]:
@@ -60,6 +67,11 @@ def _run(opts: GlobalOptions, command: Callable[[], int]) -> NoReturn:
     """Run a command; turn any error into one line (and a JSON error document) and exit."""
     try:
         code = command()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (`status | head -1`): what it read was printed; end quietly.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = exit_codes.OK
     except KeyboardInterrupt as e:
         click.echo("interrupted; rerun the same command to converge", err=True)
         _emit_error_document(opts, "interrupted", _exit_code(e), e)
@@ -140,6 +152,34 @@ def _opts(ctx: click.Context) -> GlobalOptions:
     return GlobalOptions(**ctx.find_root().meta.get(_GLOBAL, {}))
 
 
+class _Duration(click.ParamType):  # type: ignore[type-arg,unused-ignore]
+    """Seconds, or a duration as the manifest writes them (90s, 2m, 1h30m)."""
+
+    name = "duration"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        if isinstance(value, float):
+            return value
+        from provisioner.errors import InvalidDuration
+        from provisioner.manifest.durations import timeout_seconds
+
+        text = str(value).strip()
+        try:
+            return timeout_seconds(float(text) if _is_number(text) else text)
+        except InvalidDuration as e:
+            self.fail(f"{value!r}: {e}", param, ctx)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _settings(opts: GlobalOptions, **chosen: Any) -> Any:
     from provisioner.reconcile.core import Settings
 
@@ -153,9 +193,18 @@ def cli() -> None:
     """Models-as-code for Ollama: declare models in YAML, reconcile a server to it."""
 
 
-_file = click.argument("file", default=DEFAULT_FILE, type=click.Path(dir_okay=False))
+_file = click.argument(
+    "file", default=DEFAULT_FILE, type=click.Path(dir_okay=False, allow_dash=True)
+)
 _check_updates = click.option(
     "--check-updates", is_flag=True, help="Compare each tag with the registry's current digest."
+)
+_target = click.option(
+    "--target",
+    "targets",
+    multiple=True,
+    metavar="NAME",
+    help="Only this declared model and what it needs (repeatable); no pruning.",
 )
 _prune = click.option(
     "--prune/--no-prune", default=None, help="Delete undeclared models (overrides prune.enabled)."
@@ -163,15 +212,26 @@ _prune = click.option(
 
 
 @cli.command()
-@click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False, allow_dash=True))
+@click.option(
+    "--allow-unset",
+    is_flag=True,
+    help="An unset ${VAR} without a default is a warning, not an error (for editors and "
+    "pre-commit, which see a manifest without its secrets).",
+)
 @_global_options
 @click.pass_context
-def validate(ctx: click.Context, /, files: tuple[str, ...]) -> None:
+def validate(ctx: click.Context, /, files: tuple[str, ...], allow_unset: bool) -> None:
     """Check manifest files (default: models.yaml); exit 0 when all are valid, 2 otherwise."""
     opts = _opts(ctx)
     from provisioner.commands import validate as command
 
-    _run(opts, lambda: command.run(list(files) or [DEFAULT_FILE], output=opts.output))
+    _run(
+        opts,
+        lambda: command.run(
+            list(files) or [DEFAULT_FILE], output=opts.output, allow_unset=allow_unset
+        ),
+    )
 
 
 @cli.command()
@@ -187,12 +247,14 @@ def validate(ctx: click.Context, /, files: tuple[str, ...]) -> None:
 @click.option("--yes", "-y", is_flag=True, help="Allow deletions by pruning without a prompt.")
 @click.option(
     "--stall-timeout",
-    default=120.0,
+    default="2m",
     show_default=True,
-    type=click.FloatRange(0.1),
-    help="Seconds without progress before a pull is aborted and retried.",
+    type=_Duration(),
+    help="How long a pull or create may go without progress before it is aborted and "
+    "retried: seconds or a duration such as 90s or 2m.",
 )
 @_prune
+@_target
 @_check_updates
 @click.option(
     "--locked", is_flag=True, help="Refuse, before any change, anything that differs from the lock."
@@ -208,6 +270,7 @@ def apply(
     yes: bool,
     stall_timeout: float,
     prune: bool | None,
+    targets: tuple[str, ...],
     check_updates: bool,
     locked: bool,
 ) -> None:
@@ -226,11 +289,18 @@ def apply(
         locked=locked,
         parallel=parallel,
         stall_timeout=stall_timeout,
+        targets=targets,
     )
     _run(
         opts,
         lambda: command.run(
-            file, settings, output=opts.output, quiet=opts.quiet, dry_run=dry_run, yes=yes
+            file,
+            settings,
+            output=opts.output,
+            quiet=opts.quiet,
+            dry_run=dry_run,
+            yes=yes,
+            verbose=opts.verbose,
         ),
     )
 
@@ -239,6 +309,7 @@ def apply(
 @_file
 @click.option("--exit-code", is_flag=True, help="Exit 3 when changes are pending.")
 @_prune
+@_target
 @_check_updates
 @_global_options
 @click.pass_context
@@ -248,28 +319,45 @@ def plan(
     file: str,
     exit_code: bool,
     prune: bool | None,
+    targets: tuple[str, ...],
     check_updates: bool,
 ) -> None:
     """Show what apply would do, and why, without changing anything."""
     opts = _opts(ctx)
     from provisioner.commands import plan as command
 
-    settings = _settings(opts, check_updates=check_updates, prune=prune)
-    _run(opts, lambda: command.run(file, settings, output=opts.output, exit_code=exit_code))
+    settings = _settings(opts, check_updates=check_updates, prune=prune, targets=targets)
+    _run(
+        opts,
+        lambda: command.run(
+            file,
+            settings,
+            output=opts.output,
+            exit_code=exit_code,
+            verbose=opts.verbose,
+            quiet=opts.quiet,
+        ),
+    )
 
 
 @cli.command()
 @_file
+@_target
 @_check_updates
 @_global_options
 @click.pass_context
-def drift(ctx: click.Context, /, file: str, check_updates: bool) -> None:
+def drift(ctx: click.Context, /, file: str, targets: tuple[str, ...], check_updates: bool) -> None:
     """Report how the server differs from FILE; exit 3 on drift (the CI check)."""
     opts = _opts(ctx)
     from provisioner.commands import drift as command
 
-    settings = _settings(opts, check_updates=check_updates)
-    _run(opts, lambda: command.run(file, settings, output=opts.output))
+    settings = _settings(opts, check_updates=check_updates, targets=targets)
+    _run(
+        opts,
+        lambda: command.run(
+            file, settings, output=opts.output, verbose=opts.verbose, quiet=opts.quiet
+        ),
+    )
 
 
 @cli.command()

@@ -14,6 +14,7 @@ from provisioner import exit_codes
 from provisioner.commands.common import echo_document, echo_lines, echo_notes
 from provisioner.manifest.load import load_manifest
 from provisioner.reconcile import core
+from provisioner.reconcile.apply import Result
 from provisioner.views import json_docs, markdown, text
 from provisioner.views.progress import progress_view
 
@@ -56,6 +57,7 @@ def run(
     quiet: bool,
     dry_run: bool = False,
     yes: bool = False,
+    verbose: bool = False,
 ) -> int:
     manifest = load_manifest(file)
     is_text = output == "text"
@@ -65,14 +67,21 @@ def run(
     def show_plan(planned: core.Planned) -> None:
         if is_text:
             echo_notes(manifest, planned.target)
-            if not (quiet and planned.plan.nothing_to_do):
-                echo_lines(text.plan_lines(planned))
+            if not quiet:
+                echo_lines(text.plan_lines(planned, verbose=verbose))
+            elif planned.plan.failures:
+                echo_lines(text.plan_lines(planned, quiet=True)[:-1])
+
+    def _show_result(result: Result) -> None:
+        if not quiet or result.outcome != "done":
+            view.log(text.result_line(result))
 
     hooks = core.Hooks(
         on_plan=show_plan,
         on_progress=view,
-        on_result=(lambda r: view.log(text.result_line(r))) if is_text else None,
+        on_result=_show_result if is_text else None,
         confirm_prune=consent,
+        on_retry=(lambda e: view.log(text.retry_line(e))) if is_text else None,
     )
     try:
         applied = core.apply(manifest, settings, hooks, dry_run=dry_run)
@@ -86,6 +95,8 @@ def run(
         click.echo(text.apply_summary(applied), err=True)
     elif applied.outcome in ("done", "failed"):
         click.echo(text.apply_summary(applied))
+    elif applied.outcome == "in-sync" and quiet:
+        click.echo(text.plan_lines(applied.planned, quiet=True)[-1])
     if consent.needs_yes:
         return exit_codes.USAGE
     return exit_codes.FAILED if applied.outcome in ("failed", "cancelled") else exit_codes.OK

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from provisioner.manifest.load import Manifest
+from provisioner.server.client import RetryEvent
 from provisioner.server.hosts import ResolvedHost
 
 
@@ -27,3 +28,10 @@ def echo_notes(manifest: Manifest | None, target: ResolvedHost | None) -> None:
         click.echo(f"warning: {warning}", err=True)
     if target is not None and target.note:
         click.echo(f"note: {target.note}", err=True)
+
+
+def echo_retry(event: RetryEvent) -> None:
+    """Retries are visible: one line on stderr as each happens."""
+    from provisioner.views.text import retry_line
+
+    click.echo(retry_line(event), err=True)

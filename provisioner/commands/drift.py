@@ -4,21 +4,29 @@
 from __future__ import annotations
 
 from provisioner import exit_codes
-from provisioner.commands.common import echo_document, echo_lines, echo_notes
+from provisioner.commands.common import echo_document, echo_lines, echo_notes, echo_retry
 from provisioner.manifest.load import load_manifest
 from provisioner.reconcile import core
 from provisioner.views import json_docs, text
 
 
-def run(file: str, settings: core.Settings, *, output: str) -> int:
+def run(
+    file: str,
+    settings: core.Settings,
+    *,
+    output: str,
+    verbose: bool = False,
+    quiet: bool = False,
+) -> int:
     manifest = load_manifest(file)
-    planned = core.plan(manifest, settings)
+    hooks = core.Hooks(on_retry=echo_retry if output == "text" else None)
+    planned = core.plan(manifest, settings, hooks)
     plan = planned.plan
     if output == "json":
         echo_document(json_docs.drift_document(planned))
     else:
         echo_notes(manifest, planned.target)
-        echo_lines(text.drift_lines(planned))
+        echo_lines(text.drift_lines(planned, verbose=verbose, quiet=quiet))
         echo_lines(text.failure_lines(plan), err=True)
     if any(f.drift is None for f in plan.failures):
         return exit_codes.FAILED

@@ -12,8 +12,8 @@ from provisioner.manifest.check import check_files
 from provisioner.views import json_docs, text
 
 
-def run(files: list[str], *, output: str) -> int:
-    checks = check_files(files)
+def run(files: list[str], *, output: str, allow_unset: bool = False) -> int:
+    checks = check_files(files, allow_unset=allow_unset)
     if output == "json":
         echo_document(json_docs.validate_document(checks))
     else:

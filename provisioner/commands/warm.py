@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from provisioner import exit_codes
-from provisioner.commands.common import echo_document, echo_notes
+from provisioner.commands.common import echo_document, echo_notes, echo_retry
 from provisioner.manifest.load import load_manifest
 from provisioner.reconcile import core
 from provisioner.views import json_docs, text
@@ -14,7 +14,10 @@ from provisioner.views import json_docs, text
 def run(file: str, settings: core.Settings, *, output: str) -> int:
     manifest = load_manifest(file)
     is_text = output == "text"
-    hooks = core.Hooks(on_result=(lambda r: click.echo(text.result_line(r))) if is_text else None)
+    hooks = core.Hooks(
+        on_result=(lambda r: click.echo(text.result_line(r))) if is_text else None,
+        on_retry=echo_retry if is_text else None,
+    )
     applied = core.warm(manifest, settings, hooks)
     if not is_text:
         echo_document(json_docs.warm_document(applied))

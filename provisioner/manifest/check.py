@@ -20,13 +20,13 @@ class FileCheck:
         return not self.problems
 
 
-def check_files(files: Sequence[str]) -> tuple[FileCheck, ...]:
-    return tuple(_check(file) for file in files)
+def check_files(files: Sequence[str], *, allow_unset: bool = False) -> tuple[FileCheck, ...]:
+    return tuple(_check(file, allow_unset) for file in files)
 
 
-def _check(file: str) -> FileCheck:
+def _check(file: str, allow_unset: bool) -> FileCheck:
     try:
-        manifest = load_manifest(file)
+        manifest = load_manifest(file, allow_unset=allow_unset)
     except ManifestError as e:
         return FileCheck(file, problems=tuple(e.problems))
     return FileCheck(file, warnings=tuple(manifest.warnings))

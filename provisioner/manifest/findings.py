@@ -55,6 +55,10 @@ class Findings:
     def warning_elsewhere(self, path: Path_, warning: Problem) -> None:
         _put(self._warnings, self.at(path), warning)
 
+    def add_warning(self, warning: Problem) -> None:
+        """A warning already placed (an unset variable under --allow-unset)."""
+        _put(self._warnings, warning.position, warning)
+
     def add(self, problem: Problem) -> None:
         """A problem already placed (YAML syntax, unset variables)."""
         _put(self._problems, problem.position, problem)

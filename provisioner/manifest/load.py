@@ -10,8 +10,10 @@ problem is collected; ManifestError carries them all, each at file:line:col.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +30,7 @@ from provisioner.manifest.yaml_loader import compose, position_in, to_plain
 from provisioner.names import ModelName, invalid_reason, parse_name, source_selector_warning
 
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024
+STDIN = "<stdin>"  # the file name a manifest read from standard input goes by
 
 
 @dataclass(frozen=True)
@@ -75,14 +78,24 @@ class Manifest:
     warnings: tuple[Problem, ...] = ()  # doubtful but valid: printed, never fatal
 
 
-def load_manifest(path: str | Path, *, env: Mapping[str, str] | None = None) -> Manifest:
+def load_manifest(
+    path: str | Path, *, env: Mapping[str, str] | None = None, allow_unset: bool = False
+) -> Manifest:
     """Load and validate a manifest; raise ManifestError with every problem found.
 
-    env: the variables ${VAR} expands from (default: os.environ).
+    env: the variables ${VAR} expands from (default: os.environ). allow_unset: an
+    unset ${VAR} without a default is a warning, not a problem (editors and
+    pre-commit see a manifest without its secrets); everything else is checked.
+    `-` reads standard input; its relative paths then resolve from the current
+    folder, positions name `<stdin>`, and no lock is read beside it.
     """
-    p = Path(path)
-    file = str(p)
-    text = _read(p, file)
+    if str(path) == "-":
+        p, file = Path.cwd() / STDIN, STDIN
+        text = _decode(sys.stdin.buffer.read(MAX_MANIFEST_BYTES + 1), file)
+    else:
+        p = Path(path)
+        file = str(p)
+        text = _read(p, file)
     root, yaml_problems, flagged = compose(text, file)
     if root is None:
         if not yaml_problems:
@@ -92,8 +105,14 @@ def load_manifest(path: str | Path, *, env: Mapping[str, str] | None = None) -> 
     env_problems, unset = expand_tree(root, text, file, os.environ if env is None else env)
     data = to_plain(root)
     findings = Findings(file, root, data, quiet=unset | flagged)
-    for problem in [*yaml_problems, *env_problems]:
+    for problem in yaml_problems:
         findings.add(problem)
+    for problem in env_problems:
+        if allow_unset and problem.message.startswith("environment variable "):
+            note = problem.message.split(";")[0] + " (allowed by --allow-unset)"
+            findings.add_warning(dataclasses.replace(problem, message=note))
+        else:
+            findings.add(problem)
     _check_finite(data, (), findings)
     for issue in check(data):
         if not findings.reported(issue.path):
@@ -106,9 +125,13 @@ def load_manifest(path: str | Path, *, env: Mapping[str, str] | None = None) -> 
     return manifest
 
 
+def _fail(file: str, message: str, line: int = 1, column: int = 1) -> ManifestError:
+    return ManifestError([Problem(Position(file, line, column), "", message)])
+
+
 def _read(p: Path, file: str) -> str:
-    def fail(message: str, line: int = 1, column: int = 1) -> ManifestError:
-        return ManifestError([Problem(Position(file, line, column), "", message)])
+    def fail(message: str) -> ManifestError:
+        return _fail(file, message)
 
     try:
         with p.open("rb") as f:
@@ -117,14 +140,21 @@ def _read(p: Path, file: str) -> str:
         raise fail("this is a folder; name the manifest file inside it") from None
     except OSError as e:
         raise fail(f"cannot read the manifest: {e.strerror or e}") from None
+    return _decode(raw, file)
+
+
+def _decode(raw: bytes, file: str) -> str:
     if len(raw) > MAX_MANIFEST_BYTES:
-        raise fail("the manifest is larger than 4 MiB; split it, or check it is the right file")
+        raise _fail(
+            file, "the manifest is larger than 4 MiB; split it, or check it is the right file"
+        )
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         good = raw[: e.start].decode("utf-8-sig", errors="replace")
         line, column = position_in(good, len(good))
-        raise fail(
+        raise _fail(
+            file,
             f"the manifest is not valid UTF-8 (byte 0x{raw[e.start]:02x}); save it as UTF-8",
             line,
             column,

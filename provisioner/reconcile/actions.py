@@ -81,6 +81,7 @@ class Warm:
     keep_alive: str | int | None = None
     embedding: bool | None = None  # None: ask /api/show at apply time
     after_change: bool = False  # the model is (re)made in this apply, so load it again
+    loaded: bool = False  # already in memory: loading again refreshes its expiry
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,8 @@ def reason(action: Action) -> str:
     match action:
         case Warm(after_change=True):
             return "warm-up after the change"
+        case Warm(loaded=True):
+            return "refresh: already loaded"
         case Warm():
             return "warm-up: not loaded"
         case _:

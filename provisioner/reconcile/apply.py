@@ -46,6 +46,7 @@ class Result:
     error: str | None = None
     detail: str | None = None
     action: Action | None = None
+    expires_at: str | None = None  # a warm-up: when the model leaves memory (RFC 3339)
 
 
 @dataclass
@@ -80,12 +81,14 @@ class _Runner:
             result = Result(action.kind, action.model, "skipped", error=error, action=action)
         else:
             try:
-                detail = self.execute(action)
+                detail, expires = self.execute(action)
                 seconds = time.monotonic() - started
-                result = Result(action.kind, action.model, "done", seconds, None, detail, action)
+                result = Result(
+                    action.kind, action.model, "done", seconds, None, detail, action, expires
+                )
             except (ServerError, LocalFileError) as e:
                 seconds = time.monotonic() - started
-                error = self._explain(e)
+                error = self._explain(e, action)
                 result = Result(action.kind, action.model, "failed", seconds, error, None, action)
         if result.outcome != "done":
             with self.lock:
@@ -94,34 +97,38 @@ class _Runner:
             self.options.on_result(result)
         return result
 
-    def execute(self, action: Action) -> str | None:
+    def execute(self, action: Action) -> tuple[str | None, str | None]:
+        """Run one action; (detail, expiry of a warm-up)."""
         match action:
             case Pull():
-                return self._pull(action)
+                self._pull(action)
             case Create():
-                return self._create(action)
+                self._create(action)
             case Copy(model=alias, source=source):
                 self.client.copy(source.display, alias.display)
-                return None
             case Warm():
                 return self._warm(action)
             case Delete(model=model):
                 self.client.unload(model.display)  # a loaded model would keep running
                 self.client.delete(model.display)
-                return None
+        return None, None
 
-    def _explain(self, e: ServerError | LocalFileError) -> str:
+    def _explain(self, e: ServerError | LocalFileError, action: Action) -> str:
+        if isinstance(e, LocalFileError):
+            return e.message
         if isinstance(e, VersionTooOld):
             return (
-                f"{e.message} (server runs Ollama {self.plan.server_version}); upgrade the server"
+                f"{e.reason()} (server runs Ollama {self.plan.server_version}); upgrade the server"
             )
-        return e.message
+        if "plain http" in e.message:
+            return f"{e.reason()}{_plain_http_hint(action)}"
+        return e.reason()
 
-    def _pull(self, action: Pull) -> str | None:
+    def _pull(self, action: Pull) -> None:
         name = action.model.display
         self.client.pull(name, insecure=action.insecure, on_progress=self.progress)
         if action.pin is None:
-            return None
+            return
         got = next((t.digest for t in self.client.tags() if t.name.lower() == name.lower()), "")
         if got.removeprefix("sha256:") not in action.pin.accept:
             raise ServerError(
@@ -129,9 +136,8 @@ class _Runner:
                 "the tag moved during the apply; rerun",
                 model=name,
             )
-        return None
 
-    def _create(self, action: Create) -> str | None:
+    def _create(self, action: Create) -> None:
         spec, name = action.spec, action.model.display
         if spec.requires and older_than(self.plan.server_version, spec.requires):
             raise VersionTooOld(
@@ -155,14 +161,13 @@ class _Runner:
                 self._remove_half_made(name)
             raise
         remember_build(self.client, self.cache, spec, name, files, adapters)
-        return None
 
     def _remove_half_made(self, name: str) -> None:
         """v0.11.4 can write a model without weights after a failed create: remove it."""
         with contextlib.suppress(ServerError):
             self.client.delete(name)
 
-    def _warm(self, action: Warm) -> str | None:
+    def _warm(self, action: Warm) -> tuple[str, str]:
         name = action.model.display
         embedding = action.embedding
         if embedding is None:
@@ -174,7 +179,18 @@ class _Runner:
         entry = running.get(name.lower())
         if entry is None:
             raise ServerError("loaded, but /api/ps does not list it", model=name)
-        return f"loaded in {loaded:.1f}s, expires {entry.expires_at}"
+        said = "already loaded, expiry refreshed" if action.loaded else f"loaded in {loaded:.1f}s"
+        return said, entry.expires_at
+
+
+def _plain_http_hint(action: Action) -> str:
+    """An implicit base inherits `insecure` from the model built on it: say where to set it."""
+    if isinstance(action, Pull) and (action.drift.detail or "").startswith("base of "):
+        owner = (action.drift.detail or "").removeprefix("base of ")
+        return f" on {owner} (its base), or declare {action.model.display} with insecure: true"
+    if isinstance(action, Create) and action.base is not None:
+        return f", or declare its base {action.base.display} with insecure: true"
+    return " on this model"
 
 
 def apply_plan(plan: Plan, client: Client, options: ApplyOptions | None = None) -> list[Result]:

@@ -9,6 +9,7 @@ that is said (a note; with `locked`, a refusal before any change).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -19,11 +20,18 @@ from provisioner.custom.blobs import HashCache
 from provisioner.errors import LockError, Refused
 from provisioner.manifest.load import Manifest
 from provisioner.manifest.lock import apply_lock, read_lock
+from provisioner.manifest.targets import select
 from provisioner.reconcile.actions import Delete
 from provisioner.reconcile.apply import ApplyOptions, Result, apply_plan
 from provisioner.reconcile.observe import ServerState, observe_server
 from provisioner.reconcile.plan import Plan, make_plan, make_warm_plan
-from provisioner.server.client import DEFAULT_STALL, Client, ProgressCallback, RunningModel
+from provisioner.server.client import (
+    DEFAULT_STALL,
+    Client,
+    ProgressCallback,
+    RetryCallback,
+    RunningModel,
+)
 from provisioner.server.connect import connect
 from provisioner.server.hosts import ResolvedHost
 
@@ -38,6 +46,7 @@ class Settings:
     locked: bool = False
     parallel: int = 2
     stall_timeout: float = DEFAULT_STALL
+    targets: tuple[str, ...] = ()  # --target: only these models and what they need
 
 
 @dataclass(frozen=True)
@@ -80,6 +89,7 @@ class Hooks:
     on_plan: Callable[[Planned], None] | None = None  # before any change
     on_progress: ProgressCallback | None = None
     on_result: Callable[[Result], None] | None = None
+    on_retry: RetryCallback | None = None  # a request failed and will be tried again
     # Asked before deleting undeclared models (pruning); without it they are refused.
     confirm_prune: Callable[[list[str]], bool] | None = None
 
@@ -120,25 +130,34 @@ def _pinned(manifest: Manifest, cache: HashCache, locked: bool) -> tuple[Manifes
 
 
 @contextmanager
-def _run(manifest: Manifest, settings: Settings) -> Iterator[_Run]:
+def _run(manifest: Manifest, settings: Settings, hooks: Hooks = Hooks()) -> Iterator[_Run]:
     cache = HashCache()
     pinned, lock = _pinned(manifest, cache, settings.locked)
-    client, target = connect(manifest, settings.host, stall_timeout=settings.stall_timeout)
+    client, target = connect(
+        manifest, settings.host, stall_timeout=settings.stall_timeout, on_retry=hooks.on_retry
+    )
     with client:
         yield _Run(pinned, lock, target, client, cache)
 
 
 def _plan(run: _Run, declared: Manifest, settings: Settings) -> Planned:
+    manifest = run.manifest
+    if settings.targets:
+        manifest = select(manifest, settings.targets)
     state = observe_server(
-        run.client, run.manifest, check_updates=settings.check_updates, hash_cache=run.cache
+        run.client, manifest, check_updates=settings.check_updates, hash_cache=run.cache
     )
-    plan = make_plan(run.manifest, state, prune=settings.prune)
+    if settings.targets:  # a targeted run neither prunes nor reports the rest as extra
+        plan = dataclasses.replace(make_plan(manifest, state, prune=False), extras=())
+    else:
+        plan = make_plan(manifest, state, prune=settings.prune)
     return Planned(declared, run.target, run.lock, state, plan)
 
 
-def plan(manifest: Manifest, settings: Settings = Settings()) -> Planned:
-    """Observe the server and diff it against the manifest (and its lock); nothing changes."""
-    with _run(manifest, settings) as run:
+def plan(manifest: Manifest, settings: Settings = Settings(), hooks: Hooks = Hooks()) -> Planned:
+    """Observe the server and diff it against the manifest (and its lock); nothing changes.
+    Of the hooks only on_retry is called."""
+    with _run(manifest, settings, hooks) as run:
         return _plan(run, manifest, settings)
 
 
@@ -152,7 +171,7 @@ def apply(
     """Converge the server to the manifest. Deletions by pruning need `confirm_prune`;
     a model the manifest declares absent is deleted without asking. With
     `settings.locked`, any difference from the lock raises Refused before a change."""
-    with _run(manifest, settings) as run:
+    with _run(manifest, settings, hooks) as run:
         planned = _plan(run, manifest, settings)
         if settings.locked and planned.plan.failures:
             raise Refused(tuple(f"{f.model.display}: {f.message}" for f in planned.plan.failures))
@@ -183,7 +202,7 @@ def _options(settings: Settings, hooks: Hooks, cache: HashCache) -> ApplyOptions
 
 def warm(manifest: Manifest, settings: Settings = Settings(), hooks: Hooks = Hooks()) -> Applied:
     """Load every `warm: true` model (loaded ones too: that refreshes their expiry)."""
-    with _run(manifest, settings) as run:
+    with _run(manifest, settings, hooks) as run:
         state = observe_server(run.client, run.manifest, hash_cache=run.cache)
         planned = Planned(
             manifest, run.target, run.lock, state, make_warm_plan(run.manifest, state)

@@ -98,7 +98,9 @@ def _plan_registry(b: _Builder, spec: ModelSpec, have: ServerModel | None) -> No
     name, pin = spec.name, spec.digest
     remote = b.state.remote.get(name.key)
     if isinstance(remote, ServerError):
-        b.failures.append(Failure(name, f"cannot read the registry: {remote.message}"))
+        # Missing is known without the registry; only the pin or update check is not.
+        missing = Drift("missing", name, "present", "absent") if have is None else None
+        b.failures.append(Failure(name, f"cannot read the registry: {remote.message}", missing))
         return
     if have is not None and (pin is None or pin_matches(spec, have)):
         if remote is None or remote.matches(have.digest):
@@ -300,5 +302,7 @@ def make_warm_plan(manifest: Manifest, state: ServerState) -> Plan:
             continue
         show = state.shows.get(spec.name.key)
         embedding = None if show is None else "embedding" in show.capabilities
-        actions.append(Warm(spec.name, spec.keep_alive, embedding))
+        actions.append(
+            Warm(spec.name, spec.keep_alive, embedding, loaded=state.is_loaded(spec.name))
+        )
     return Plan(state.version, tuple(actions), (), failures=tuple(failures))

@@ -76,6 +76,7 @@ def result_json(r: Result) -> Document:
         "seconds": round(r.seconds, 3),
         "error": r.error,
         "detail": r.detail,
+        "expires_at": r.expires_at,
     }
 
 

@@ -64,7 +64,7 @@ class PlainProgress:
                 return
             self._last[event.model] = (stage, now)
             line = f"  {event.model}: {event.status}"
-            if total:
+            if total and stage == "transfer":  # a percentage only while bytes move
                 line += f" {100 * done / total:.0f}% ({human_size(done)}/{human_size(total)})"
             print(line, file=self._stream, flush=True)
 

@@ -38,6 +38,7 @@ def status_rows(report: StatusReport) -> list[StatusRow]:
     synced = {n.key for n in plan.in_sync} if plan else set()
     acting = {a.model.key: a for a in plan.changes} if plan else {}
     extras = {d.model.key for d in plan.extras} if plan else set()
+    failed = {f.model.key: f for f in plan.failures} if plan else {}
     rows: list[StatusRow] = []
     for model in report.state.models:
         key = model.name.key
@@ -46,7 +47,11 @@ def status_rows(report: StatusReport) -> list[StatusRow]:
         state = ""
         if plan is not None:
             action = acting.get(key)
-            if action is None:
+            failure = failed.get(key)
+            if failure is not None:  # could not be converged: say why in its drift kind
+                declared, in_sync = True, False
+                state = failure.drift.kind if failure.drift else "error"
+            elif action is None:
                 if key in extras and key not in synced:
                     declared, state = False, "extra"
                 else:

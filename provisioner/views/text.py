@@ -9,17 +9,19 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from datetime import datetime
 
 from provisioner.export.build import Export
 from provisioner.manifest.check import FileCheck
 from provisioner.manifest.lock import LockWritten
-from provisioner.reconcile.actions import Action, Copy, effect, reason
+from provisioner.reconcile.actions import Action, Copy, Drift, effect, reason
 from provisioner.reconcile.apply import Result
 from provisioner.reconcile.core import Applied, LockUse, Planned, StatusReport
 from provisioner.reconcile.plan import Plan
+from provisioner.server.client import RetryEvent, RunningModel
 from provisioner.server.hosts import ResolvedHost
 from provisioner.views.rows import status_rows
-from provisioner.views.units import human_size
+from provisioner.views.units import human_size, relative
 
 SYMBOL = {"add": "+", "change": "~", "replace": "-/+", "delete": "-", "warm": "*"}
 _SOURCE = {
@@ -61,26 +63,43 @@ def plan_counts(plan: Plan) -> str:
     return line
 
 
-def plan_lines(planned: Planned) -> list[str]:
+def extras_lines(plan: Plan, *, verbose: bool) -> list[str]:
+    """Undeclared models: one line each with -v, else one line for all."""
+    if verbose:
+        return [
+            f"  ? extra  {d.model.display}  (on the server, not declared; left alone)"
+            for d in plan.extras
+        ]
+    if not plan.extras:
+        return []
+    count = len(plan.extras)
+    return [f"  {count} undeclared model{'s' * (count != 1)} left alone; -v to list"]
+
+
+def plan_lines(planned: Planned, *, verbose: bool = False, quiet: bool = False) -> list[str]:
+    """The plan; with quiet only failures and the summary line."""
     plan = planned.plan
-    lines = [server_line(planned.target, plan.server_version), *lock_lines(planned.lock)]
-    if not plan.changes and not plan.failures:
-        lines.append(f"in sync: {len(plan.in_sync)} model(s) declared and present, nothing to do")
-    for failure in plan.failures:
-        lines.append(f"  ! fail   {failure.model.display}  ({failure.message})")
-    lines += [action_line(a) for a in plan.actions]
-    for extra in plan.extras:
-        lines.append(f"  ? extra  {extra.model.display}  (on the server, not declared; left alone)")
+    lines = [] if quiet else [server_line(planned.target, plan.server_version)]
+    lines += [] if quiet else lock_lines(planned.lock)
+    lines += [f"  ! fail   {f.model.display}  ({f.message})" for f in plan.failures]
+    if not quiet:
+        lines += [action_line(a) for a in plan.actions]
+        lines += extras_lines(plan, verbose=verbose)
     if plan.actions:
         lines.append(plan_counts(plan))
+    elif not plan.failures:
+        lines.append(f"in sync: {len(plan.in_sync)} model(s) declared and present, nothing to do")
     return lines
 
 
-def result_line(result: Result) -> str:
+def result_line(result: Result, now: datetime | None = None) -> str:
     name = result.model.display
     if result.outcome == "done":
-        extra = f"; {result.detail}" if result.detail else ""
-        return f"  ok     {result.kind} {name} ({result.seconds:.1f}s{extra})"
+        said = [f"{result.seconds:.1f}s"] if result.kind != "warm" else []
+        said += [result.detail] if result.detail else []
+        if result.expires_at:
+            said.append(f"expires {relative(result.expires_at, now)}")
+        return f"  ok     {result.kind} {name} ({', '.join(said)})"
     if result.outcome == "skipped":
         return f"  skip   {result.kind} {name}: {result.error}"
     return f"  FAILED {result.kind} {name}: {result.error}"
@@ -100,16 +119,26 @@ def apply_summary(applied: Applied) -> str:
     return "apply: " + ", ".join(parts)
 
 
-def drift_lines(planned: Planned) -> list[str]:
+def drift_line(d: Drift) -> str:
+    if d.kind == "extra":
+        return f"{d.kind:<18} {d.model.display}: on the server, not declared"
+    said = f"expected {d.expected}, actual {d.actual}" if d.expected and d.actual else ""
+    detail = (d.detail or "").removeprefix(f"{d.kind}: ")
+    detail = "" if detail == d.kind else detail
+    if said and detail:
+        detail = f" ({detail})"
+    return f"{d.kind:<18} {d.model.display}: {said}{detail}".rstrip(": ")
+
+
+def drift_lines(planned: Planned, *, verbose: bool = False, quiet: bool = False) -> list[str]:
     plan = planned.plan
-    lines = [server_line(planned.target, plan.server_version), *lock_lines(planned.lock)]
-    for d in plan.drifts:
-        if d.kind == "extra":
-            lines.append(f"{d.kind:<18} {d.model.display}: on the server, not declared")
-            continue
-        said = f"expected {d.expected}, actual {d.actual}" if d.expected else (d.actual or "")
-        detail = f" ({d.detail})" if d.detail and d.detail != d.kind else ""
-        lines.append(f"{d.kind:<18} {d.model.display}: {said}{detail}".rstrip(": "))
+    lines = [] if quiet else [server_line(planned.target, plan.server_version)]
+    lines += [] if quiet else lock_lines(planned.lock)
+    lines += [drift_line(d) for d in plan.drifts if d.kind != "extra"]
+    if verbose:
+        lines += [drift_line(d) for d in plan.extras]
+    elif not quiet:
+        lines += [line.strip() for line in extras_lines(plan, verbose=False)]
     if not any(d.kind != "extra" for d in plan.drifts) and not plan.failures:
         lines.append(f"no drift: {len(plan.in_sync)} model(s) in sync")
     return lines
@@ -120,26 +149,34 @@ def failure_lines(plan: Plan) -> list[str]:
     return [f"error: {f.model.display}: {f.message}" for f in plan.failures if f.drift is None]
 
 
-def status_lines(report: StatusReport) -> list[str]:
+def memory(loaded: RunningModel, now: datetime | None = None) -> str:
+    """Where a loaded model sits and until when: `472.5 KB cpu, expires in 9m`."""
+    if loaded.size_vram >= loaded.size > 0:
+        where = "gpu"
+    elif loaded.size_vram:
+        where = f"{human_size(loaded.size_vram)} gpu"
+    else:
+        where = "cpu"
+    return f"{human_size(loaded.size)} {where}, expires {relative(loaded.expires_at, now)}"
+
+
+def status_lines(report: StatusReport, now: datetime | None = None) -> list[str]:
     rows = status_rows(report)
-    lines = [
-        server_line(report.target, report.state.version) + f": {len(report.state.models)} model(s)"
-    ]
-    header = f"{'MODEL':<44} {'SIZE':>9} {'DIGEST':<12} {'MODIFIED':<19} {'LOADED':<28}"
-    lines.append(header + (" STATE" if report.plan else ""))
+    count = len(report.state.models)
+    lines = [server_line(report.target, report.state.version) + f": {count} model(s)"]
+    header = f"{'MODEL':<44} {'SIZE':>9} {'DIGEST':<12} {'MODIFIED':<9} {'LOADED':<36}"
+    lines.append((header + (" STATE" if report.plan else "")).rstrip())
     for row in rows:
         if not row.present:
-            lines.append(f"{row.model:<44} {'-':>9} {'-':<12} {'-':<19} {'':<28} missing")
+            line = f"{row.model:<44} {'-':>9} {'-':<12} {'-':<9} {'':<36} missing"
+            lines.append(line)
             continue
-        memory = ""
-        if row.loaded is not None:
-            where = "gpu" if row.loaded.size_vram else "cpu"
-            memory = f"{where}, until {row.loaded.expires_at[:19]}"
+        loaded = memory(row.loaded, now) if row.loaded is not None else ""
         line = (
             f"{row.model:<44} {human_size(row.size):>9} {row.digest[7:19]:<12} "
-            f"{row.modified_at[:19]:<19} {memory:<28}"
+            f"{relative(row.modified_at, now):<9} {loaded:<36}"
         )
-        lines.append(line + (f" {row.state}" if report.plan else ""))
+        lines.append((line + (f" {row.state}" if report.plan else "")).rstrip())
     return lines
 
 
@@ -181,3 +218,12 @@ def export_lines(export: Export, where: str) -> list[str]:
     for name in export.skipped:
         lines.append(f"warning: skipped {name!r}: not a valid model name")
     return lines
+
+
+def retry_line(event: RetryEvent) -> str:
+    """A retry, said as it happens: `retry 2/4 after HTTP 500`, `stalled 60s, retrying`."""
+    who = f"{event.model}: " if event.model else ""
+    step = f"{event.attempt + 1}/{event.attempts}"
+    if event.reason.startswith("stalled"):
+        return f"  {who}{event.reason}, retrying ({step})"
+    return f"  {who}retry {step} after {event.reason}"

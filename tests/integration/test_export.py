@@ -174,6 +174,7 @@ def test_export_never_overwrites_without_force_and_never_leaves_half_a_file(
     failed = run_cli("--host", dead, "export", "--output-file", str(fresh))
     assert failed.code == 1
     assert failed.err.strip().splitlines() == [
-        f"error: cannot connect to {dead}: is Ollama running there? (set --host or OLLAMA_HOST)"
+        f"error: cannot connect to {dead}: is Ollama running there? (check --host) "
+        "(gave up after 4 attempts)"
     ]
     assert sorted(p.name for p in out.iterdir()) == ["models.yaml"]  # no temp file left

@@ -163,5 +163,5 @@ def test_status_text_shows_loaded_models_and_sync(
     ollama.cli("cp", tiny, "undeclared")
     out = run_cli("--host", ollama.url, "status", str(manifest)).out
     lines = {line.split()[0]: line for line in out.splitlines()[2:]}
-    assert "cpu, until" in lines[tiny] and lines[tiny].endswith("in sync")
+    assert " cpu, expires in " in lines[tiny] and lines[tiny].endswith("in sync")
     assert lines["undeclared:latest"].endswith("extra")
