@@ -145,8 +145,7 @@ def main(argv: list[str]) -> int:
     if command == "build":
         build()
     elif command == "up":
-        state = up()
-        print("\n".join(env_lines(state)))
+        print("\n".join(env_lines(up())))
     elif command == "env":
         state = _load_state()
         if state is None:

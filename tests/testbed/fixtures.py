@@ -10,10 +10,11 @@ Nothing here skips: a server that cannot be built or started is an error.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import pluggy
 import pytest
 
 from tests.testbed.build import NEWEST, PINNED, VERSIONS
@@ -91,7 +92,9 @@ def any_ollama(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ollam
 
 
 @pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pluggy.Result[pytest.TestReport], None]:
     outcome = yield
     report = outcome.get_result()
     if report.failed:

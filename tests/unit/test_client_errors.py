@@ -1,5 +1,7 @@
 """Error classification and the stream reader, without a server."""
 
+from collections.abc import Iterator
+
 import httpx
 import pytest
 
@@ -12,7 +14,7 @@ from provisioner.errors import (
     Timeout,
     VersionTooOld,
 )
-from provisioner.server.client import Client
+from provisioner.server.client import Client, Progress
 from provisioner.server.failures import error_for_response, error_for_status, error_for_stream
 
 
@@ -69,7 +71,7 @@ def test_stream_without_success_is_a_failure() -> None:
 def test_stream_with_no_progress_is_a_stall() -> None:
     import time
 
-    def lines():  # type: ignore[no-untyped-def]
+    def lines() -> Iterator[str]:
         for _ in range(5):
             time.sleep(0.03)
             yield '{"status":"pulling x","digest":"d","completed":1,"total":9}'
@@ -79,7 +81,7 @@ def test_stream_with_no_progress_is_a_stall() -> None:
 
 
 def test_progress_events_are_typed() -> None:
-    seen = []
+    seen: list[Progress] = []
     lines = iter(
         [
             '{"status":"pulling a","digest":"sha256:a","total":10,"completed":5}',

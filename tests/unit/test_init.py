@@ -10,12 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from provisioner.cli import cli
-from provisioner.manifest.files import (
-    SCHEMA_URL,
-    InvalidOutput,
-    WouldOverwrite,
-    write_manifest,
-)
+from provisioner.errors import InvalidOutput, WouldOverwrite
+from provisioner.manifest.files import SCHEMA_URL, write_manifest
 from provisioner.manifest.load import load_manifest
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,7 +9,7 @@ from provisioner.custom.spec import CreateSpec
 from provisioner.errors import NotFound, Position
 from provisioner.manifest.load import Manifest, ModelSpec, PruneSettings, ServerSettings
 from provisioner.names import parse_name
-from provisioner.reconcile.actions import Create, Pin, Pull, Warm, depends_on, effect
+from provisioner.reconcile.actions import Copy, Create, Pin, Pull, Warm, depends_on, effect
 from provisioner.reconcile.observe import ServerModel, ServerState
 from provisioner.reconcile.plan import Plan, keep_matches, make_plan, make_warm_plan
 from provisioner.server.client import RunningModel, ShowResult
@@ -36,7 +36,7 @@ def server(*models: tuple[str, str], **kw: Any) -> ServerState:
 
 
 def show(**kw: Any) -> ShowResult:
-    base = dict(
+    base: dict[str, Any] = dict(
         system="",
         template="",
         parameters="",
@@ -112,8 +112,9 @@ def test_missing_base_is_pulled_before_the_create() -> None:
     custom = spec("bot", kind="custom", create=CreateSpec(from_="tiny"), insecure=True)
     plan = make_plan(manifest(custom), server())
     assert kinds(plan) == [("pull", "tiny:latest", "missing"), ("create", "bot:latest", "missing")]
-    assert plan.actions[0].drift.detail == "base of bot:latest"
-    assert plan.actions[0].insecure is True
+    pull = plan.actions[0]
+    assert isinstance(pull, Pull) and pull.drift.detail == "base of bot:latest"
+    assert pull.insecure is True
     assert [d.display for d in depends_on(plan.actions[1])] == ["tiny:latest"]
 
 
@@ -139,7 +140,7 @@ def test_definition_changed_when_system_prompt_differs() -> None:
         ServerState(state.version, state.models, shows={custom.name.key: show(system="Old")}),
     )
     assert kinds(changed) == [("create", "bot:latest", "definition-changed")]
-    assert "system prompt differs" in (changed.actions[0].drift.detail or "")
+    assert "system prompt differs" in (changed.changes[0].drift.detail or "")
 
 
 def test_definition_compares_typed_parameters() -> None:
@@ -160,7 +161,7 @@ def test_definition_compares_typed_parameters() -> None:
         ("tiny:latest", A), ("bot:latest", B), shows={custom.name.key: show(parameters=text2)}
     )
     assert "parameter temperature" in (
-        make_plan(manifest(custom), state2).actions[0].drift.detail or ""
+        make_plan(manifest(custom), state2).changes[0].drift.detail or ""
     )
 
 
@@ -172,7 +173,8 @@ def test_alias_missing_and_stale_are_copied_after_the_source() -> None:
         ("copy", "fast:latest", "missing"),
         ("copy", "quick:latest", "alias-stale"),
     ]
-    assert plan.actions[0].source is not None and plan.actions[0].source.display == "tiny:latest"
+    copy = plan.actions[0]
+    assert isinstance(copy, Copy) and copy.source.display == "tiny:latest"
     in_sync = make_plan(
         manifest(source), server(("tiny:latest", A), ("fast:latest", A), ("quick:latest", A))
     )
