@@ -32,10 +32,10 @@ The rules, in the order they apply (`ollama-provision export --help` sums them u
   address (or *.localhost, *.local, *.internal) is taken to speak plain http
   (`insecure: true`, with a comment); any other host gets https and a comment
   saying how to switch. Nothing the server reports tells which it is.
-- A base that is an alias of an exported model is written as that model's
-  canonical name: apply creates before it copies. (Such a model comes back with
-  another digest: its layers record the alias. Writing the FROM as recorded
-  needs apply to copy an alias before a create built on it.)
+- A custom model's FROM is written as it was recorded (parent_model), also
+  when that name is an alias (a copy) of another model: the layers record the
+  base's name, so only the same FROM rebuilds the same digest. apply must make
+  such an alias before the create that uses it.
 """
 
 from __future__ import annotations
@@ -489,17 +489,11 @@ def _custom(
 ) -> ExportedModel:
     show = shows[g.digest]
     base = _base_of(parent, by_key)
-    base_name = base.canonical.display if base else parse_name(parent).display
+    base_name = parse_name(parent).display  # as recorded, even when it is an alias
     spec, reading = read_definition(g, show, base_name, base, shows[base.digest] if base else None)
     notes = list(reading.notes)
-    recorded = parse_name(parent)
-    if base is not None and recorded.key != base.canonical.key:
-        # TODO(issue 11, 5c): write FROM as recorded once apply makes an alias before a
-        # create that uses it as its base (reconcile/plan.py); until then it would fail.
-        notes.append(
-            f"built FROM {recorded.display}, an alias of {base_name}: written as {base_name}, "
-            "since apply creates before it copies"
-        )
+    if base is not None and parse_name(parent).key != base.canonical.key:
+        notes.append(f"built FROM {base_name}, an alias of {base.canonical.display}")
     why = blocked or reading.unreproducible
     if why is not None:
         weights = show_weights(show).model

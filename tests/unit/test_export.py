@@ -226,12 +226,15 @@ def test_what_a_create_cannot_undo_is_noted() -> None:
     assert "cannot clear" in notes and "seed" in notes
 
 
-def test_a_base_that_is_an_alias_is_written_as_its_model() -> None:
+def test_a_base_that_is_an_alias_is_written_as_it_was_recorded() -> None:
+    # Issue 11: the layers record the name the model was built FROM; only that FROM
+    # rebuilds the same digest (it used to be rewritten to the alias's model).
     entries = [("a:latest", "a"), ("a-copy:latest", "a"), ("b:latest", "b")]
     shows = {"a": show(), "b": show(parent="a-copy:latest", system="on top")}
     export = export_of(entries, shows)
     built = export.of_kind("custom")[0]
-    assert built.create is not None and built.create.from_ == "a:latest"
+    assert built.create is not None and built.create.from_ == "a-copy:latest"
+    assert built.create.system == "on top"  # compared with the alias's model, its base
     assert any("alias of a:latest" in n for n in built.notes)
 
 
