@@ -146,8 +146,10 @@ def observe_server(
     def show_job(name: str) -> Callable[[], ShowResult]:
         return lambda: client.show(name)
 
-    def remote_job(spec: ModelSpec) -> Callable[[], RemoteManifest]:
-        return lambda: fetch_manifest(spec.name, insecure=spec.insecure)
+    def remote_job(spec: ModelSpec, model: ServerModel | None) -> Callable[[], RemoteManifest]:
+        # The server's own spelling when it holds the model: Ollama pulls by that name.
+        name = model.name if model is not None else spec.name
+        return lambda: fetch_manifest(name, insecure=spec.insecure)
 
     show_jobs = {
         spec.name.key: show_job(spec.name.display)
@@ -160,7 +162,7 @@ def observe_server(
         if base is not None:
             show_jobs.setdefault(base.name.key, show_job(base.name.display))
     remote_jobs = {
-        spec.name.key: remote_job(spec)
+        spec.name.key: remote_job(spec, model)
         for spec, model in present
         if needs_remote(spec, model, check_updates)
     }

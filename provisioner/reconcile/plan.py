@@ -188,7 +188,8 @@ def _plan_warm(b: _Builder, spec: ModelSpec) -> None:
 
 def _implicit_bases(manifest: Manifest, b: _Builder) -> set[Key]:
     """Pull undeclared bases of custom models when missing; return every base in use."""
-    declared = {s.name.key for s in manifest.models if s.kind != "absent"}
+    present = [s for s in manifest.models if s.kind != "absent"]
+    declared = {s.name.key for s in present} | {a.key for s in present for a in s.aliases}
     bases: set[Key] = set()
     for spec in manifest.models:
         base = spec.base
@@ -235,33 +236,43 @@ def _plan_deletions(manifest: Manifest, b: _Builder, bases: set[Key], prune: boo
     return extras
 
 
-def _create_order(creates: list[Create]) -> dict[int, int]:
-    """Rank creates so a base comes before what is built from it (Kahn, linear)."""
-    by_key = {c.model.key: c for c in creates}
-    waiting_on: dict[Key, list[Create]] = {}
+def _build_order(actions: list[Action]) -> dict[int, int]:
+    """Rank creates, and the copies they build on, so that what a model is built from
+    is made first (Kahn's algorithm: linear in actions and edges)."""
+    creates = [a for a in actions if isinstance(a, Create)]
+    bases = {c.base.key for c in creates if c.base is not None}
+    nodes: list[Action] = [
+        a
+        for a in actions
+        if isinstance(a, Create) or (isinstance(a, Copy) and a.model.key in bases)
+    ]
+    by_key = {a.model.key: a for a in nodes}
+    waiting_on: dict[Key, list[Action]] = {}
     blockers: dict[int, int] = {}
-    for c in creates:
-        inside = [d for d in depends_on(c) if d.key in by_key and d.key != c.model.key]
-        blockers[id(c)] = len(inside)
+    for a in nodes:
+        inside = [d for d in depends_on(a) if d.key in by_key and d.key != a.model.key]
+        blockers[id(a)] = len(inside)
         for d in inside:
-            waiting_on.setdefault(d.key, []).append(c)
-    ready = [c for c in creates if blockers[id(c)] == 0]
+            waiting_on.setdefault(d.key, []).append(a)
+    ready = [a for a in nodes if blockers[id(a)] == 0]
     rank: dict[int, int] = {}
     while ready:
-        c = ready.pop(0)
-        rank[id(c)] = len(rank)
-        for after in waiting_on.get(c.model.key, []):
+        a = ready.pop(0)
+        rank[id(a)] = len(rank)
+        for after in waiting_on.get(a.model.key, []):
             blockers[id(after)] -= 1
             if blockers[id(after)] == 0:
                 ready.append(after)
-    for c in creates:  # a cycle: validation rejects these; keep declaration order
-        rank.setdefault(id(c), len(rank))
+    for a in nodes:  # a cycle: validation rejects these; keep declaration order
+        rank.setdefault(id(a), len(rank))
     return rank
 
 
 def _ordered(actions: list[Action]) -> tuple[Action, ...]:
-    rank = _create_order([a for a in actions if isinstance(a, Create)])
-    return tuple(sorted(actions, key=lambda a: (_PHASE[type(a)], rank.get(id(a), 0))))
+    rank = _build_order(actions)
+    # A copy that a create builds on runs in the create phase, in its place.
+    phase = {id(a): _PHASE[Create] if id(a) in rank else _PHASE[type(a)] for a in actions}
+    return tuple(sorted(actions, key=lambda a: (phase[id(a)], rank.get(id(a), 0))))
 
 
 def make_plan(manifest: Manifest, state: ServerState, *, prune: bool | None = None) -> Plan:

@@ -311,3 +311,16 @@ def test_creates_are_ordered_base_first_however_they_are_declared() -> None:
     plan = make_plan(manifest(*chain), server())
     creates = [a.model.display for a in plan.actions if isinstance(a, Create)]
     assert creates == [f"m{i}:latest" for i in (4, 3, 2, 1, 0)]
+
+
+def test_a_custom_model_built_on_an_alias_gets_the_copy_first() -> None:
+    # Issue 11: `FROM fast` where fast is an alias (ollama cp) of a registry model.
+    models = (
+        spec("bot", kind="custom", create=CreateSpec(from_="fast")),
+        spec("tiny", aliases=(parse_name("fast"),)),
+    )
+    plan = make_plan(manifest(*models), server(("tiny:latest", A)))
+    assert [(a.kind, a.model.display) for a in plan.actions] == [
+        ("copy", "fast:latest"),
+        ("create", "bot:latest"),
+    ]  # no pull of fast:latest from a registry: it is declared, as an alias
