@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shlex
 import statistics
 import subprocess
 import sys
@@ -11,7 +13,10 @@ from pathlib import Path
 
 
 def ollama_provision() -> list[str]:
-    """The installed console script (what a user runs), else `python -m provisioner`."""
+    """$OLLAMA_PROVISION (a command line), else the installed console script (what a
+    user runs), else `python -m provisioner`."""
+    if os.environ.get("OLLAMA_PROVISION"):
+        return shlex.split(os.environ["OLLAMA_PROVISION"])
     script = Path(sys.executable).parent / "ollama-provision"
     return [str(script)] if script.exists() else [sys.executable, "-m", "provisioner"]
 
