@@ -64,7 +64,12 @@ def _exit_code(e: BaseException) -> int:
 
 
 def _run(opts: GlobalOptions, command: Callable[[], int]) -> NoReturn:
-    """Run a command; turn any error into one line (and a JSON error document) and exit."""
+    """Run a command; turn any error into one line (and a JSON error document) and exit.
+    Everything written passes through secrets.mask: no header value is ever printed."""
+    from provisioner.secrets import MaskedStream
+
+    sys.stdout = MaskedStream(sys.stdout)
+    sys.stderr = MaskedStream(sys.stderr)
     try:
         code = command()
         sys.stdout.flush()

@@ -15,6 +15,7 @@ ProvisionError
     ├── NotFound         404, or a registry that lacks the model
     ├── BadRequest       400 and other 4xx
     ├── HostNotFound     a registry host name that does not resolve (not retried)
+    ├── DiskFull         the server's disk is full (not retried)
     ├── BadAnswer        an answer that is not what the endpoint gives (not JSON, wrong shape)
     ├── VersionTooOld    412, or a REQUIRES newer than the server
     ├── ServerFailure    5xx, or an error line inside a 200 stream
@@ -80,6 +81,10 @@ class BadRequest(ServerError):
 
 class HostNotFound(ServerError):
     """A host name that does not resolve: retrying in seconds will not help."""
+
+
+class DiskFull(ServerError):
+    """The server has no space left for the model: retrying cannot help."""
 
 
 class BadAnswer(ServerError):

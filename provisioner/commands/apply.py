@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 
 import click
 
@@ -15,6 +14,7 @@ from provisioner.commands.common import echo_document, echo_lines, echo_notes
 from provisioner.manifest.load import load_manifest
 from provisioner.reconcile import core
 from provisioner.reconcile.apply import Result
+from provisioner.secrets import mask
 from provisioner.views import json_docs, markdown, text
 from provisioner.views.progress import progress_view
 
@@ -42,11 +42,21 @@ class _Consent:
 
 
 def _write_step_summary(applied: core.Applied) -> None:
-    """Append to $GITHUB_STEP_SUMMARY when running inside GitHub Actions."""
+    """Append to $GITHUB_STEP_SUMMARY when running inside GitHub Actions.
+
+    A summary that cannot be written (a folder, a missing folder, a FIFO nobody
+    reads) is a warning: the apply's outcome and exit code stay what they were."""
     target = os.environ.get("GITHUB_STEP_SUMMARY")
-    if target:
-        with Path(target).open("a", encoding="utf-8") as f:
-            f.write(markdown.apply_summary(applied))
+    if not target:
+        return
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(target, flags, 0o666)  # non-blocking: a FIFO without a reader fails
+        with open(fd, "a", encoding="utf-8") as f:
+            f.write(mask(markdown.apply_summary(applied)))
+    except OSError as e:
+        reason = e.strerror or str(e)
+        click.echo(f"warning: cannot write the step summary to {target}: {reason}", err=True)
 
 
 def run(

@@ -9,8 +9,8 @@ from typing import Any
 import click
 
 from provisioner.manifest.load import Manifest
-from provisioner.server.client import RetryEvent
 from provisioner.server.hosts import ResolvedHost
+from provisioner.server.retry import RetryEvent
 
 
 def echo_lines(lines: Iterable[str], *, err: bool = False) -> None:

@@ -10,20 +10,37 @@ remember what a create made of them.
 - Hashing and uploading stream the file in fixed-size chunks through one
   reused buffer: memory stays flat whatever the file size.
 - Upload: HEAD /api/blobs/<digest>, POST only on 404 (the Ollama CLI always POSTs).
+- Only regular files are read: a FIFO, a device (/dev/zero) or a socket is
+  refused at open (`read_regular`, `open_regular`), never read forever.
+- The cache is a convenience, never a reason to fail: a corrupt cache file is
+  ignored and rebuilt, an unwritable one means working without it; either is
+  one note (`HashCache.notes`, and `on_note`, by default a `note:` line on
+  stderr). Saves from concurrent runs merge under an advisory lock
+  (`<cache>.lock`, flock): each run re-reads the file, adds what it learned
+  (newest wins per key) and writes it atomically, so no run loses another's
+  entries.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
+import io
 import json
 import os
 import re
+import stat
 import struct
+import sys
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
+
+if sys.platform != "win32":
+    import fcntl
 
 from provisioner.atomic import write_atomically
 from provisioner.custom.spec import CreateSpec
@@ -32,11 +49,62 @@ from provisioner.server.client import Client, Progress, ProgressCallback, ShowRe
 
 CHUNK = 4 << 20
 CACHE_VERSION = 2
+MAX_CACHE_BYTES = 64 << 20  # about 300,000 entries; a bigger file is not ours
 
 
 def default_cache_path() -> Path:
     root = os.environ.get("OLLAMA_PROVISION_CACHE") or str(Path.home() / ".cache/ollama-provision")
     return Path(root) / "hashes.json"
+
+
+# ---- reading only regular files --------------------------------------------------------
+
+_KINDS = (
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def file_kind(mode: int) -> str:
+    """What a path is, in words, from its st_mode: "a regular file", "a FIFO (named pipe)"..."""
+    if stat.S_ISREG(mode):
+        return "a regular file"
+    return next((name for test, name in _KINDS if test(mode)), "not a regular file")
+
+
+def open_regular(path: Path) -> io.FileIO:
+    """Open a file for reading, refusing anything but a regular file (OSError EINVAL).
+
+    Opened without blocking, so a FIFO nobody writes to is refused at once
+    instead of waiting; the kind is checked on the open descriptor (no race)."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise OSError(errno.EINVAL, f"{file_kind(mode)}, not a regular file", str(path))
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return io.FileIO(fd, "rb", closefd=True)
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def read_regular(path: Path, limit: int) -> bytes:
+    """The bytes of a regular file of at most `limit` bytes; OSError (EFBIG) when larger."""
+    chunks: list[bytes] = []
+    size = 0
+    with open_regular(path) as f:
+        while size <= limit and (chunk := f.read(limit + 1 - size)):
+            chunks.append(chunk)
+            size += len(chunk)
+    data = b"".join(chunks)
+    if len(data) > limit:
+        raise OSError(errno.EFBIG, f"larger than {limit >> 20} MiB", str(path))
+    return data
 
 
 # ---- what the local files are --------------------------------------------------------
@@ -83,25 +151,75 @@ class LocalState:
         return self.builds.get(build_key(source, layer, quantize))
 
 
-class HashCache:
-    """sha256 digests (and GGUF facts) of local files, and remembered builds, across runs."""
+def _note_on_stderr(text: str) -> None:
+    print(f"note: {text}", file=sys.stderr, flush=True)
 
-    def __init__(self, path: Path | None = None) -> None:
+
+Files = dict[str, dict[str, Any]]
+
+
+def _parse_cache(data: bytes) -> tuple[Files, dict[str, str]]:
+    """The entries of a cache file; ValueError when it is not one (corrupt, wrong shape)."""
+    body = json.loads(data)
+    if not isinstance(body, dict):
+        raise ValueError("not a JSON object")
+    if body.get("version") == CACHE_VERSION:
+        files, builds = body.get("files") or {}, body.get("builds") or {}
+        if not isinstance(files, dict) or not isinstance(builds, dict):
+            raise ValueError("files or builds is not an object")
+        return (
+            {
+                k: v
+                for k, v in files.items()
+                if isinstance(v, dict) and isinstance(v.get("sha256"), str)
+            },
+            {k: v for k, v in builds.items() if isinstance(v, str)},
+        )
+    if "version" in body:
+        raise ValueError(f"version {body['version']!r} is not ours")
+    # version 1: {key: digest}
+    return {k: {"sha256": v} for k, v in body.items() if isinstance(v, str)}, {}
+
+
+class HashCache:
+    """sha256 digests (and GGUF facts) of local files, and remembered builds, across runs.
+
+    Never fails a run: what cannot be read is rebuilt, what cannot be written is
+    kept in memory for this run only; each is one note (`notes`, and `on_note`,
+    which prints `note: ...` on stderr unless the caller gives its own)."""
+
+    def __init__(
+        self, path: Path | None = None, *, on_note: Callable[[str], None] | None = None
+    ) -> None:
         self.path = path or default_cache_path()
         self.hits = 0
         self.misses = 0
+        self.notes: list[str] = []
+        self._on_note = on_note or _note_on_stderr
         self._lock = threading.Lock()
-        self._files: dict[str, dict[str, Any]] = {}
+        self._writable = True
+        self._files: Files = {}
         self._builds: dict[str, str] = {}
+        self._new_files: Files = {}  # learned by this run: these win when merging
+        self._new_builds: dict[str, str] = {}
+        found = self._read()
+        if found is not None:
+            self._files, self._builds = found
+
+    def _note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
+            self._on_note(text)
+
+    def _read(self) -> tuple[Files, dict[str, str]] | None:
+        """The cache file's entries; None when there is none (or, after a note, a bad one)."""
         try:
-            data = json.loads(self.path.read_text())
-        except (OSError, ValueError):
-            data = {}
-        if isinstance(data, dict) and data.get("version") == CACHE_VERSION:
-            self._files = dict(data.get("files") or {})
-            self._builds = dict(data.get("builds") or {})
-        elif isinstance(data, dict):  # version 1: {key: digest}
-            self._files = {k: {"sha256": v} for k, v in data.items() if isinstance(v, str)}
+            return _parse_cache(read_regular(self.path, MAX_CACHE_BYTES))
+        except (FileNotFoundError, NotADirectoryError):
+            return None  # no cache yet (or no folder for one: saving will say so)
+        except (OSError, ValueError, RecursionError):
+            self._note(f"the hash cache {self.path} was unreadable; rebuilding it")
+            return None
 
     @staticmethod
     def _key(path: Path) -> str:
@@ -122,7 +240,7 @@ class HashCache:
             "chat_template": gguf_chat_template(path),
         }
         with self._lock:
-            self._files[key] = entry
+            self._files[key] = self._new_files[key] = entry
             self._save()
         return entry
 
@@ -150,23 +268,55 @@ class HashCache:
         with self._lock:
             if self._builds.get(key) == result:
                 return
-            self._builds[key] = result
+            self._builds[key] = self._new_builds[key] = result
             self._save()
 
     def _save(self) -> None:
-        """Write atomically (callers hold the lock): a crash never leaves half a file."""
-        body = {"version": CACHE_VERSION, "files": self._files, "builds": self._builds}
-        write_atomically(self.path, json.dumps(body))
+        """Merge into the file under its lock, write atomically (callers hold self._lock).
+
+        The file is read again under the lock, so entries other runs saved since
+        this one started are kept; what this run learned wins over them."""
+        if not self._writable:
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with _locked(self.path.with_name(self.path.name + ".lock")):
+                on_disk = self._read() or ({}, {})
+                self._files = {**self._files, **on_disk[0], **self._new_files}
+                self._builds = {**self._builds, **on_disk[1], **self._new_builds}
+                body = {"version": CACHE_VERSION, "files": self._files, "builds": self._builds}
+                write_atomically(self.path, json.dumps(body))
+            self._new_files, self._new_builds = {}, {}  # saved: from now on the file wins
+        except OSError as e:
+            self._writable = False
+            reason = e.strerror or str(e)
+            self._note(
+                f"cannot write the hash cache {self.path} ({reason}); going on without it "
+                "(local files will be hashed again next run)"
+            )
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive advisory lock on `path` (created if needed) while inside."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        if sys.platform != "win32":
+            with contextlib.suppress(OSError):  # a file system without locks: best effort
+                fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
 
 
 def sha256_file(path: Path, on_progress: ProgressCallback | None = None) -> str:
-    """sha256 of a file, read through one reused buffer (constant memory)."""
+    """sha256 of a regular file, read through one reused buffer (constant memory)."""
     h = hashlib.sha256()
-    size = path.stat().st_size
     buffer = bytearray(CHUNK)
     view = memoryview(buffer)
     done = 0
-    with path.open("rb", buffering=0) as f:
+    with open_regular(path) as f:
+        size = os.fstat(f.fileno()).st_size
         while n := f.readinto(buffer):
             h.update(view[:n])
             done += n

@@ -26,7 +26,10 @@ that looks like a path (`./`, `../`, `/`, `~`) but does not exist is an error
 (Ollama would try to pull it as a model name); an empty FROM is an error
 (Ollama would take the Modelfile's own folder as the weights); a FROM that is
 neither an existing path nor a valid model name is an error (the server would
-refuse it at create); NaN and infinite numbers are
+refuse it at create); a FROM or ADAPTER that is neither a regular file nor a
+folder (/dev/zero, a FIFO, a socket) is an error (the CLI of v0.11.4 and
+v0.34.4 hashes /dev/zero or a FIFO forever at "gathering model components",
+and sends /dev/null as an empty blob the server refuses: "unknown type"); NaN and infinite numbers are
 errors (the Ollama CLI fails later, encoding JSON); DRAFT, RENDERER and PARSER
 (v0.32) are not supported yet.
 """
@@ -36,6 +39,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import stat
 import struct
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -333,6 +337,7 @@ def _resolve_from(command: _Command, origin: _Origin) -> tuple[str, bool]:
         )
     path = _local_path(command, origin)
     if _exists(path, command, origin):
+        _check_kind(path, command, origin)
         _check_folder(path, command, origin)
         return path, True
     if looks_like_path(command.args):
@@ -359,8 +364,35 @@ def _resolve_adapter(command: _Command, origin: _Origin) -> str:
             f"ADAPTER path '{command.args}' does not exist (looked for {path}): "
             "fix the path; relative paths start at the Modelfile's folder",
         )
+    _check_kind(path, command, origin)
     _check_folder(path, command, origin)
     return path
+
+
+def special_file(path: str) -> str | None:
+    """What a path is when it is neither a regular file nor a folder ("a FIFO (named
+    pipe)", "a character device"...), else None. Ollama's create reads such a FROM
+    (/dev/zero, a FIFO) forever; we refuse it."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None  # gone or unreadable: reported where it is read
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    from provisioner.custom.blobs import file_kind  # late: heavier imports
+
+    return file_kind(mode)
+
+
+def _check_kind(path: str, command: _Command, origin: _Origin) -> None:
+    kind = special_file(path)
+    if kind is not None:
+        keyword = "FROM" if command.name == "model" else "ADAPTER"
+        raise origin.error(
+            command.value_at,
+            f"{keyword} '{command.args}' is {kind}, not a file or folder of weights: "
+            f"point {keyword} at a GGUF or safetensors file or folder",
+        )
 
 
 def _check_folder(path: str, command: _Command, origin: _Origin) -> None:

@@ -19,7 +19,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from provisioner.custom.modelfile import looks_like_path, to_float32
+from provisioner.custom.modelfile import looks_like_path, special_file, to_float32
 from provisioner.custom.spec import CreateSpec
 from provisioner.errors import ModelfileError, Position, Problem
 from provisioner.manifest.findings import Findings, Path_, pointer
@@ -216,6 +216,14 @@ def _base(value: str, path: Path_, findings: Findings, base_dir: Path) -> tuple[
     """(from, is_path): an existing file or folder, else a model name."""
     candidate = local_path(value, base_dir)
     if exists(candidate):
+        kind = special_file(str(candidate))
+        if kind is not None:
+            findings.problem(
+                path,
+                f"'from' path '{value}' is {kind}, not a file or folder of weights; "
+                "point 'from' at a GGUF or safetensors file or folder",
+            )
+            return None
         return str(candidate), True
     if looks_like_path(value):
         findings.problem(
@@ -241,6 +249,14 @@ def _adapter(value: str, path: Path_, findings: Findings, base_dir: Path) -> str
             path,
             f"adapter '{value}' does not exist (looked for {file}); "
             "fix the path (relative to the manifest's folder)",
+        )
+        return None
+    kind = special_file(str(file))
+    if kind is not None:
+        findings.problem(
+            path,
+            f"adapter '{value}' is {kind}, not a file or folder of weights; "
+            "point it at a GGUF or safetensors adapter",
         )
         return None
     return str(file)

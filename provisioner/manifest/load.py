@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, cast
 
+from provisioner import secrets
 from provisioner.custom.spec import CreateSpec
 from provisioner.errors import InvalidDuration, InvalidName, ManifestError, Position, Problem
 from provisioner.manifest.custom_models import CustomModels
@@ -243,6 +244,12 @@ class _Builder:
                     ("server", "host"),
                     f"'host' in 'server' must use http:// or https://, not {scheme}://",
                 )
+        if isinstance(host, str) and "@" in host.partition("://")[2].partition("/")[0]:
+            self.findings.problem(
+                ("server", "host"),
+                "'host' in 'server' must not carry user:password@; send credentials as a "
+                "header (server.headers.Authorization), whose value is never printed",
+            )
         headers = self.usable(server.get("headers", {}), ("server", "headers"))
         for name, value in headers.items():
             if any(c in value for c in "\r\n\0"):
@@ -251,12 +258,20 @@ class _Builder:
                     f"the value of header '{name}' contains a line break; remove it",
                     key=True,
                 )
+            elif not value.isascii():
+                self.findings.problem(
+                    ("server", "headers", name),
+                    f"the value of header '{name}' has characters HTTP headers cannot carry "
+                    "(only ASCII); encode it (e.g. base64) as the server expects",
+                    key=True,
+                )
         timeout = None
         if "timeout" in server:
             try:
                 timeout = timeout_seconds(server["timeout"])
             except InvalidDuration as e:
                 self.findings.problem(("server", "timeout"), f"invalid 'timeout' in 'server': {e}")
+        secrets.register(str(v) for v in headers.values())
         return ServerSettings(host=host, headers=dict(headers), timeout=timeout)
 
     def defaults(self, defaults: dict[str, Any]) -> dict[str, Any]:

@@ -11,6 +11,7 @@ lock when one exists.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import hashlib
 import json
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from provisioner.atomic import write_atomically
-from provisioner.custom.blobs import HashCache, weight_files
+from provisioner.custom.blobs import HashCache, read_regular, weight_files
 from provisioner.custom.modelfile import create_request
 from provisioner.custom.spec import CreateSpec
 from provisioner.errors import LockError
@@ -26,6 +27,7 @@ from provisioner.manifest.load import Manifest, ModelSpec
 from provisioner.server.registry import fetch_manifest
 
 LOCK_VERSION = 1
+MAX_LOCK_BYTES = 16 << 20  # a lock of 100,000 models is about 15 MB
 
 
 @dataclass(frozen=True)
@@ -117,16 +119,74 @@ def write_lock(manifest: Manifest, cache: HashCache | None = None) -> LockWritte
 
 
 def read_lock(manifest: Manifest) -> Lock | None:
+    """The lock beside the manifest, None when there is none; LockError when it is not one.
+
+    Only a regular file of at most 16 MiB is read (a FIFO or /dev/zero is refused,
+    never read forever); anything but the layout `lock` writes is one LockError
+    naming the file."""
     path = lock_path(manifest.path)
-    if not path.exists():
-        return None
     try:
-        body = json.loads(path.read_text())
-        if body.get("lock_version") != LOCK_VERSION:
-            raise LockError(f"{path}: lock_version {body.get('lock_version')} is not supported")
-        return Lock(path, dict(body["registry"]), dict(body["custom"]))
-    except (ValueError, KeyError, TypeError) as e:
-        raise LockError(f"{path}: not a lock file ({e}); rerun `ollama-provision lock`") from e
+        data = read_regular(path, MAX_LOCK_BYTES)
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        if e.errno in (errno.EINVAL, errno.EFBIG):  # not a regular file, too big
+            what = e.strerror if e.errno == errno.EINVAL else f"{e.strerror}, not a lock file"
+            raise LockError(
+                f"{path}: {what}; remove it and rerun `ollama-provision lock`"
+            ) from None
+        raise LockError(f"cannot read the lock {path}: {e.strerror or e}") from None
+    try:
+        return _parse_lock(path, json.loads(data))
+    except (ValueError, RecursionError) as e:
+        why = f"not JSON: {e}" if isinstance(e, json.JSONDecodeError) else str(e)
+        if isinstance(e, RecursionError):
+            why = "nested too deeply"
+        elif isinstance(e, UnicodeDecodeError):
+            why = "not UTF-8 text"
+        raise LockError(f"{path}: not a lock file ({why}); rerun `ollama-provision lock`") from None
+
+
+def _parse_lock(path: Path, body: object) -> Lock:
+    """A Lock from the JSON of a lock file; ValueError saying what is wrong with it."""
+    if not isinstance(body, dict):
+        raise ValueError(f"the top level is {_json_kind(body)}, not an object")
+    version = body.get("lock_version")
+    if version != LOCK_VERSION:
+        if isinstance(version, int) and not isinstance(version, bool):
+            raise LockError(
+                f"{path}: lock_version {version} is not supported (this tool writes "
+                f"{LOCK_VERSION}); rerun `ollama-provision lock`"
+            )
+        raise ValueError("no lock_version 1")
+    tables: list[dict[str, str]] = []
+    for key in ("registry", "custom"):
+        if key not in body:
+            raise ValueError(f"no '{key}'")
+        table = body[key]
+        if not isinstance(table, dict):
+            raise ValueError(f"'{key}' is {_json_kind(table)}, not an object")
+        for name, digest in table.items():
+            if not isinstance(digest, str):
+                raise ValueError(
+                    f"'{key}' maps {json.dumps(name)} to {_json_kind(digest)}, not a digest"
+                )
+        tables.append(dict(table))
+    return Lock(path, tables[0], tables[1])
+
+
+def _json_kind(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    return "an object"
 
 
 def _pinned(spec: ModelSpec, lock: Lock) -> tuple[ModelSpec, str | None]:

@@ -29,11 +29,11 @@ from provisioner.server.client import (
     DEFAULT_STALL,
     Client,
     ProgressCallback,
-    RetryCallback,
     RunningModel,
 )
 from provisioner.server.connect import connect
 from provisioner.server.hosts import ResolvedHost
+from provisioner.server.retry import RetryCallback
 
 
 @dataclass(frozen=True)
@@ -113,6 +113,7 @@ class _Run:
     target: ResolvedHost
     client: Client
     cache: HashCache = field(default_factory=HashCache)
+    on_retry: RetryCallback | None = None  # registry reads report their retries too
 
 
 def _pinned(manifest: Manifest, cache: HashCache, locked: bool) -> tuple[Manifest, LockUse | None]:
@@ -137,7 +138,7 @@ def _run(manifest: Manifest, settings: Settings, hooks: Hooks = Hooks()) -> Iter
         manifest, settings.host, stall_timeout=settings.stall_timeout, on_retry=hooks.on_retry
     )
     with client:
-        yield _Run(pinned, lock, target, client, cache)
+        yield _Run(pinned, lock, target, client, cache, hooks.on_retry)
 
 
 def _plan(run: _Run, declared: Manifest, settings: Settings) -> Planned:
@@ -145,7 +146,11 @@ def _plan(run: _Run, declared: Manifest, settings: Settings) -> Planned:
     if settings.targets:
         manifest = select(manifest, settings.targets)
     state = observe_server(
-        run.client, manifest, check_updates=settings.check_updates, hash_cache=run.cache
+        run.client,
+        manifest,
+        check_updates=settings.check_updates,
+        hash_cache=run.cache,
+        on_retry=run.on_retry,
     )
     if settings.targets:  # a targeted run neither prunes nor reports the rest as extra
         plan = dataclasses.replace(make_plan(manifest, state, prune=False), extras=())

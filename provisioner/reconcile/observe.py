@@ -23,6 +23,7 @@ from provisioner.manifest.load import Manifest, ModelSpec
 from provisioner.names import Key, ModelName, parse_name
 from provisioner.server.client import Client, RunningModel, ShowResult
 from provisioner.server.registry import RemoteManifest, fetch_manifest
+from provisioner.server.retry import RetryCallback
 
 T = TypeVar("T")
 
@@ -135,6 +136,7 @@ def observe_server(
     check_updates: bool = False,
     parallel: int = 4,
     hash_cache: HashCache | None = None,
+    on_retry: RetryCallback | None = None,
 ) -> ServerState:
     version = client.version()
     models = list_models(client)
@@ -149,7 +151,7 @@ def observe_server(
     def remote_job(spec: ModelSpec, model: ServerModel | None) -> Callable[[], RemoteManifest]:
         # The server's own spelling when it holds the model: Ollama pulls by that name.
         name = model.name if model is not None else spec.name
-        return lambda: fetch_manifest(name, insecure=spec.insecure)
+        return lambda: fetch_manifest(name, insecure=spec.insecure, on_retry=on_retry)
 
     show_jobs = {
         spec.name.key: show_job(spec.name.display)

@@ -28,11 +28,20 @@ from provisioner.errors import (
     ServerFailure,
     Timeout,
 )
-from provisioner.server.failures import error_for_response, error_for_stream, not_json
+from provisioner.server.failures import (
+    error_for_response,
+    error_for_stream,
+    not_json,
+    unresolvable,
+)
+from provisioner.server.retry import DEFAULT_RETRY, RetryCallback, RetryPolicy, with_retry
 
 T = TypeVar("T")
 
 DEFAULT_TIMEOUT = 30.0  # seconds per plain request when the manifest sets none
+# No plain answer is bigger (/api/tags of 10,000 models is about 5 MB), no stream line longer.
+MAX_ANSWER_BYTES = 64 << 20
+MAX_LINE_BYTES = 1 << 20
 DEFAULT_STALL = 120.0  # seconds without progress before a stream is aborted and retried
 
 
@@ -48,17 +57,6 @@ class Progress:
 
 
 ProgressCallback = Callable[[Progress], None]
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    attempts: int = 4
-    total_seconds: float = 300.0
-    initial_wait: float = 0.5
-    max_wait: float = 10.0
-
-
-NO_RETRY = RetryPolicy(attempts=1)
 
 
 @dataclass(frozen=True)
@@ -104,34 +102,66 @@ def full_digest(digest: str) -> str:
     return f"sha256:{hex_part}" if hex_part else ""
 
 
-def _retryable(exc: BaseException) -> bool:
-    return isinstance(exc, (ConnectionFailed, ServerFailure))
+class _Shape:
+    """Turns a missing field or a wrong type in an answer into one BadAnswer line."""
+
+    def __init__(self, host: str, method: str, path: str) -> None:
+        self.host, self.method, self.path = host, method, path
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any
+    ) -> None:
+        if kind is not None and issubclass(kind, (KeyError, TypeError, ValueError, AttributeError)):
+            raise BadAnswer(
+                f"{self.host}: {self.method} {self.path} answered JSON of an unexpected shape "
+                f"({exc}); is this an Ollama server?",
+                host=self.host,
+            ) from exc
 
 
-@dataclass(frozen=True)
-class RetryEvent:
-    """A request failed and will be tried again."""
-
-    model: str | None
-    attempt: int  # the attempt that failed
-    attempts: int  # the most the policy makes
-    reason: str  # "HTTP 500", "stalled 60s", "connection failed"
-    wait: float  # seconds before the next attempt
+def _items(body: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
+    value = body.get(key) or []
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise TypeError(f"'{key}' is not a list of objects")
+    return value
 
 
-RetryCallback = Callable[[RetryEvent], None]
+def _list(body: Mapping[str, Any], key: str) -> list[Any]:
+    value = body.get(key) or []
+    if not isinstance(value, list):
+        raise TypeError(f"'{key}' is not a list")
+    return value
 
 
-def _why(exc: BaseException | None) -> str:
-    if isinstance(exc, Timeout) and exc.stalled is not None:
-        return f"stalled {exc.stalled:.0f}s"
-    if isinstance(exc, ServerError) and exc.status is not None:
-        return f"HTTP {exc.status}"
-    if isinstance(exc, Timeout):
-        return "no answer in time"
-    if isinstance(exc, ConnectionFailed):
-        return "connection failed"
-    return "an error in the stream"
+def _text(body: Mapping[str, Any], key: str, *, required: bool = False) -> str:
+    value = body[key] if required else body.get(key, "")
+    if not isinstance(value, str):
+        raise TypeError(f"'{key}' is not text")
+    return value
+
+
+def _count(body: Mapping[str, Any], key: str) -> int:
+    value = body.get(key, 0)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"'{key}' is not a whole number")
+    return value
+
+
+def _object(body: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = body.get(key) or {}
+    if not isinstance(value, dict):
+        raise TypeError(f"'{key}' is not an object")
+    return value
+
+
+def _license(value: Any) -> str:
+    """Ollama sends one license as text, several as a list of texts."""
+    if isinstance(value, list):
+        return "\n".join(str(v) for v in value)
+    return value if isinstance(value, str) else ""
 
 
 class Client:
@@ -143,7 +173,7 @@ class Client:
         *,
         headers: Mapping[str, str] | None = None,
         timeout: float = DEFAULT_TIMEOUT,
-        retry: RetryPolicy = RetryPolicy(),
+        retry: RetryPolicy = DEFAULT_RETRY,
         stall_timeout: float = DEFAULT_STALL,
         on_request: Callable[[str, str], None] | None = None,
         on_retry: RetryCallback | None = None,
@@ -173,42 +203,11 @@ class Client:
 
     # -- plumbing -----------------------------------------------------------
 
-    def _with_retry(self, fn: Callable[[], T], model: str | None = None) -> T:
-        import tenacity  # only when a request is made: keeps start-up light
-
-        policy = self.retry
-
-        def before_sleep(state: tenacity.RetryCallState) -> None:
-            if self._on_retry is None or state.outcome is None:
-                return
-            wait = state.next_action.sleep if state.next_action else 0.0
-            reason = _why(state.outcome.exception())
-            self._on_retry(RetryEvent(model, state.attempt_number, policy.attempts, reason, wait))
-
-        retrying = tenacity.Retrying(
-            retry=tenacity.retry_if_exception(_retryable),
-            stop=tenacity.stop_after_attempt(policy.attempts)
-            | tenacity.stop_after_delay(policy.total_seconds),
-            # Exponential backoff plus jitter, so a fleet does not retry in lockstep.
-            wait=tenacity.wait_exponential(multiplier=policy.initial_wait, max=policy.max_wait)
-            + tenacity.wait_random(0, policy.initial_wait),
-            before_sleep=before_sleep,
-            reraise=True,
-        )
-        try:
-            return retrying(fn)
-        except ServerError as e:
-            e.attempts = int(retrying.statistics.get("attempt_number", 1))
-            raise
-
     def _transport_error(self, exc: httpx.HTTPError, model: str | None) -> ServerError:
         where = self.base_url
         if isinstance(exc, httpx.TimeoutException):
             return Timeout(f"no answer from {where} in time", model=model, host=where)
-        text = str(exc)
-        if isinstance(exc, httpx.ConnectError) and any(
-            s in text for s in ("Name or service not known", "nodename nor servname", "getaddrinfo")
-        ):
+        if unresolvable(exc):
             return HostNotFound(
                 f"cannot resolve the host of {where} ({self._hint})", model=model, host=where
             )
@@ -246,23 +245,53 @@ class Client:
         timeout: float | None = None,
         retry: bool = True,
     ) -> httpx.Response:
+        """One plain request, bounded in time (the whole answer within `timeout`, not
+        just each read) and in size; retried by the policy when that helps."""
+        seconds = timeout if timeout is not None else self._timeout
+
         def once() -> httpx.Response:
             if self._on_request:
                 self._on_request(method, path)
+            deadline = time.monotonic() + seconds
             try:
-                response = self._http.request(
-                    method,
-                    path,
-                    json=body,
-                    timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
-                )
+                with self._http.stream(method, path, json=body, timeout=seconds) as streamed:
+                    data = self._bounded(streamed, method, path, deadline, seconds)
             except httpx.HTTPError as e:
                 raise self._transport_error(e, model) from e
+            headers = [
+                (k, v)
+                for k, v in streamed.headers.items()
+                if k.lower() not in ("content-encoding", "transfer-encoding", "content-length")
+            ]
+            response = httpx.Response(
+                streamed.status_code, headers=headers, content=data, request=streamed.request
+            )
             if response.status_code >= 400:
                 raise error_for_response(response, model, self.base_url)
             return response
 
-        return self._with_retry(once, model) if retry else once()
+        return with_retry(once, self.retry, self._on_retry, model) if retry else once()
+
+    def _bounded(
+        self, response: httpx.Response, method: str, path: str, deadline: float, seconds: float
+    ) -> bytes:
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > MAX_ANSWER_BYTES:
+                raise BadAnswer(
+                    f"{self.base_url}: {method} {path} answered more than "
+                    f"{MAX_ANSWER_BYTES >> 20} MB; is this an Ollama server?",
+                    host=self.base_url,
+                )
+            if time.monotonic() > deadline:
+                raise Timeout(
+                    f"{method} {path} on {self.base_url} did not finish in {seconds:g}s",
+                    host=self.base_url,
+                )
+            chunks.append(chunk)
+        return b"".join(chunks)
 
     def _stream(
         self,
@@ -287,11 +316,28 @@ class Client:
                     if response.status_code >= 400:
                         response.read()
                         raise error_for_response(response, model, self.base_url)
-                    return self._consume(response.iter_lines(), model, on_progress)
+                    return self._consume(self._lines(response, path), model, on_progress)
             except httpx.HTTPError as e:
                 raise self._transport_error(e, model) from e
 
-        return self._with_retry(once, model)
+        return with_retry(once, self.retry, self._on_retry, model)
+
+    def _lines(self, response: httpx.Response, path: str) -> Iterator[str]:
+        """NDJSON lines, each at most MAX_LINE_BYTES: an endless line is not buffered."""
+        pending = b""
+        for chunk in response.iter_bytes():
+            pending += chunk
+            *lines, pending = pending.split(b"\n")
+            for line in lines:
+                yield line.decode("utf-8", errors="replace")
+            if len(pending) > MAX_LINE_BYTES:
+                raise BadAnswer(
+                    f"{self.base_url}: POST {path} sent a line longer than "
+                    f"{MAX_LINE_BYTES >> 20} MB; is this an Ollama server?",
+                    host=self.base_url,
+                )
+        if pending.strip():
+            yield pending.decode("utf-8", errors="replace")
 
     def _consume(
         self, lines: Iterator[str], model: str, on_progress: ProgressCallback | None
@@ -342,53 +388,61 @@ class Client:
 
     # -- read endpoints -----------------------------------------------------
 
+    def _shaped(self, method: str, path: str) -> _Shape:
+        return _Shape(self.base_url, method, path)
+
     def version(self) -> str:
         body = self._json(self._request("GET", "/api/version"), "GET", "/api/version")
-        return str(body.get("version", ""))
+        with self._shaped("GET", "/api/version"):
+            version = body["version"]
+            if not isinstance(version, str):
+                raise TypeError("version")
+            return version
 
     def tags(self) -> list[TagEntry]:
-        models = self._json(self._request("GET", "/api/tags"), "GET", "/api/tags").get("models")
-        models = models or []
-        return [
-            TagEntry(
-                name=m["name"],
-                digest=full_digest(m.get("digest", "")),
-                size=int(m.get("size", 0)),
-                modified_at=m.get("modified_at", ""),
-                details=m.get("details") or {},
-            )
-            for m in models
-        ]
+        body = self._json(self._request("GET", "/api/tags"), "GET", "/api/tags")
+        with self._shaped("GET", "/api/tags"):
+            return [
+                TagEntry(
+                    name=_text(m, "name", required=True),
+                    digest=full_digest(_text(m, "digest")),
+                    size=_count(m, "size"),
+                    modified_at=_text(m, "modified_at"),
+                    details=_object(m, "details"),
+                )
+                for m in _items(body, "models")
+            ]
 
     def ps(self) -> list[RunningModel]:
-        models = self._json(self._request("GET", "/api/ps"), "GET", "/api/ps").get("models")
-        models = models or []
-        return [
-            RunningModel(
-                name=m["name"],
-                digest=m.get("digest", ""),
-                size=int(m.get("size", 0)),
-                size_vram=int(m.get("size_vram", 0)),
-                expires_at=m.get("expires_at", ""),
-            )
-            for m in models
-        ]
+        body = self._json(self._request("GET", "/api/ps"), "GET", "/api/ps")
+        with self._shaped("GET", "/api/ps"):
+            return [
+                RunningModel(
+                    name=_text(m, "name", required=True),
+                    digest=_text(m, "digest"),
+                    size=_count(m, "size"),
+                    size_vram=_count(m, "size_vram"),
+                    expires_at=_text(m, "expires_at"),
+                )
+                for m in _items(body, "models")
+            ]
 
     def show(self, model: str, *, verbose: bool = False) -> ShowResult:
         body = {"model": model, "verbose": verbose}
         answer = self._request("POST", "/api/show", model=model, body=body)
         data = self._json(answer, "POST", "/api/show")
-        return ShowResult(
-            system=data.get("system", ""),
-            template=data.get("template", ""),
-            parameters=data.get("parameters", ""),
-            license=data.get("license", ""),
-            modelfile=data.get("modelfile", ""),
-            capabilities=tuple(data.get("capabilities") or ()),
-            details=data.get("details") or {},
-            messages=tuple(data.get("messages") or ()),
-            raw=data,
-        )
+        with self._shaped("POST", "/api/show"):
+            return ShowResult(
+                system=_text(data, "system"),
+                template=_text(data, "template"),
+                parameters=_text(data, "parameters"),
+                license=_license(data.get("license")),
+                modelfile=_text(data, "modelfile"),
+                capabilities=tuple(str(c) for c in _list(data, "capabilities")),
+                details=_object(data, "details"),
+                messages=tuple(m for m in _list(data, "messages") if isinstance(m, dict)),
+                raw=data,
+            )
 
     # -- mutating endpoints -------------------------------------------------
 
@@ -455,7 +509,7 @@ class Client:
             if response.status_code >= 400:
                 raise error_for_response(response, path.name, self.base_url)
 
-        self._with_retry(once, path.name)
+        with_retry(once, self.retry, self._on_retry, path.name)
 
     def load(
         self, model: str, *, keep_alive: str | int | None, embedding: bool

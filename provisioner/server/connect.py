@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from provisioner.manifest.load import Manifest, ServerSettings
-from provisioner.server.client import DEFAULT_STALL, DEFAULT_TIMEOUT, Client, RetryCallback
+from provisioner.server.client import DEFAULT_STALL, DEFAULT_TIMEOUT, Client
 from provisioner.server.hosts import ResolvedHost, resolve_host
+from provisioner.server.retry import RetryCallback
 
 # What to check when the server cannot be reached, by where its address came from.
 HINTS = {

@@ -15,6 +15,7 @@ import httpx
 from provisioner.errors import (
     BadAnswer,
     BadRequest,
+    DiskFull,
     HostNotFound,
     NotFound,
     ServerError,
@@ -25,6 +26,15 @@ from provisioner.errors import (
 _NO_SUCH_HOST = re.compile(r"lookup (?P<host>[^\s:]+)(?: on [^\s]+)?: no such host")
 _STATUS_IN_TEXT = re.compile(r"(?:^|: )(?P<code>[45]\d\d)(?::| )")
 _PLAIN_HTTP = "server gave HTTP response to HTTPS client"
+_NO_SPACE = "no space left on device"
+
+
+def unresolvable(exc: httpx.HTTPError) -> bool:
+    """Whether a connection failed because the host name does not resolve."""
+    text = str(exc)
+    return isinstance(exc, httpx.ConnectError) and any(
+        s in text for s in ("Name or service not known", "nodename nor servname", "getaddrinfo")
+    )
 
 
 def body_kind(response: httpx.Response) -> str:
@@ -81,7 +91,9 @@ def error_for_response(response: httpx.Response, model: str | None, host: str) -
 
 def error_for_status(status: int, message: str, model: str | None, host: str) -> ServerError:
     kind: type[ServerError]
-    if status == 404:
+    if _NO_SPACE in message.lower():
+        kind = DiskFull
+    elif status == 404:
         kind = NotFound
     elif status == 412:
         kind = VersionTooOld
@@ -100,6 +112,8 @@ def error_for_stream(message: str, model: str | None, host: str, status: Any = N
     text = translate(message)
     if _NO_SUCH_HOST.search(message):
         return HostNotFound(text, model=model, host=host)
+    if _NO_SPACE in lowered:
+        return DiskFull(text, model=model, host=host)
     if "file does not exist" in lowered or "not found" in lowered:
         return NotFound(text, model=model, host=host)
     if "requires a newer version of ollama" in lowered:
@@ -119,6 +133,11 @@ def translate(message: str) -> str:
         return (
             f"cannot resolve the registry host {found['host']} (no such host): "
             "check the host in the model's name and this machine's DNS"
+        )
+    if _NO_SPACE in message.lower():
+        return (
+            f"the server's disk is full ({message.strip()}): free space where it keeps models "
+            "(OLLAMA_MODELS) or remove models it no longer needs, then rerun"
         )
     if message.strip() == "pull model manifest: file does not exist":
         return f"the registry has no such model or tag ({message.strip()})"

@@ -23,8 +23,19 @@ from typing import Any
 
 import httpx
 
-from provisioner.errors import BadRequest, ConnectionFailed, NotFound, ServerFailure
+from provisioner.errors import (
+    BadAnswer,
+    BadRequest,
+    ConnectionFailed,
+    HostNotFound,
+    NotFound,
+    ServerError,
+    ServerFailure,
+    Timeout,
+)
 from provisioner.names import ModelName
+from provisioner.server.failures import body_kind, ollama_error, unresolvable
+from provisioner.server.retry import DEFAULT_RETRY, RetryCallback, RetryPolicy, with_retry
 
 ACCEPT = "application/vnd.docker.distribution.manifest.v2+json"
 _CHALLENGE = re.compile(r'(\w+)="([^"]*)"')
@@ -89,19 +100,32 @@ def _token(client: httpx.Client, challenge: str, name: ModelName) -> str | None:
     answer = client.get(realm, params=params)
     if answer.status_code != 200:
         return None
-    body = answer.json()
-    token = body.get("token") or body.get("access_token")
+    try:
+        body = answer.json()
+    except ValueError:
+        return None
+    token = (body.get("token") or body.get("access_token")) if isinstance(body, dict) else None
     return str(token) if token else None
 
 
-def fetch_manifest(
-    name: ModelName, *, insecure: bool = False, reference: str | None = None, timeout: float = 30.0
+def _unreachable(e: httpx.HTTPError, name: ModelName, insecure: bool) -> ServerError:
+    shown, host = name.display, name.host
+    if isinstance(e, httpx.TimeoutException):
+        return Timeout(f"registry {host} did not answer in time", model=shown, host=host)
+    if unresolvable(e):
+        return HostNotFound(
+            f"cannot resolve the registry host {host} (no such host): "
+            "check the host in the model's name and this machine's DNS",
+            model=shown,
+            host=host,
+        )
+    hint = "" if insecure else " (a plain-http registry needs `insecure: true`)"
+    return ConnectionFailed(f"cannot reach registry {host}: {e}{hint}", model=shown, host=host)
+
+
+def _fetch_once(
+    name: ModelName, url: str, insecure: bool, timeout: float, shown_ref: str
 ) -> RemoteManifest:
-    """GET the manifest for name's tag (or a digest reference) from its registry."""
-    scheme = "http" if insecure else "https"
-    ref = reference or name.tag
-    repository = registry_repository(name)
-    url = f"{scheme}://{name.host.lower()}/v2/{repository}/manifests/{ref}"
     shown = name.display
     try:
         with httpx.Client(timeout=timeout, follow_redirects=True) as client:
@@ -112,19 +136,47 @@ def fetch_manifest(
                     headers = {"Accept": ACCEPT, "Authorization": f"Bearer {token}"}
                     response = client.get(url, headers=headers)
     except httpx.HTTPError as e:
-        hint = "" if insecure else " (a plain-http registry needs `insecure: true`)"
-        raise ConnectionFailed(f"cannot reach registry {name.host}: {e}{hint}", model=shown) from e
-    if response.status_code == 404:
-        raise NotFound(f"registry {name.host} has no {repository}:{ref}", model=shown)
-    if response.status_code >= 500:
-        raise ServerFailure(f"registry answered {response.status_code}", model=shown)
-    if response.status_code != 200:
-        raise BadRequest(
-            f"registry answered {response.status_code}: {response.text.strip()[:200]}", model=shown
-        )
+        raise _unreachable(e, name, insecure) from e
+    status = response.status_code
+    if status == 404:
+        raise NotFound(f"registry {name.host} has no {shown_ref}", model=shown, status=status)
+    said = f"registry {name.host} answered {status} {response.reason_phrase}"
+    if status >= 500 or status == 429:
+        raise ServerFailure(said, model=shown, status=status)
+    if status != 200:
+        hint = ollama_error(response) or body_kind(response)
+        raise BadRequest(f"{said} ({hint})", model=shown, status=status)
     raw = response.content
-    doc = json.loads(raw)
-    layers = tuple(layer.get("digest", "") for layer in doc.get("layers") or [])
+    try:
+        doc = json.loads(raw)
+        layers = tuple(str(layer["digest"]) for layer in doc.get("layers") or [])
+    except (ValueError, TypeError, KeyError, AttributeError):
+        raise BadAnswer(
+            f"registry {name.host} answered 200 for {shown_ref} with {body_kind(response)} "
+            "that is not a manifest",
+            model=shown,
+        ) from None
     return RemoteManifest(
         name=name, digest=_sha(raw), reserialized_digest=_sha(go_reserialize(raw)), layers=layers
+    )
+
+
+def fetch_manifest(
+    name: ModelName,
+    *,
+    insecure: bool = False,
+    reference: str | None = None,
+    timeout: float = 30.0,
+    retry: RetryPolicy = DEFAULT_RETRY,
+    on_retry: RetryCallback | None = None,
+) -> RemoteManifest:
+    """GET the manifest for name's tag (or a digest reference) from its registry, under
+    the same retry policy as requests to Ollama."""
+    scheme = "http" if insecure else "https"
+    ref = reference or name.tag
+    repository = registry_repository(name)
+    url = f"{scheme}://{name.host.lower()}/v2/{repository}/manifests/{ref}"
+    shown_ref = f"{repository}:{ref}"
+    return with_retry(
+        lambda: _fetch_once(name, url, insecure, timeout, shown_ref), retry, on_retry, name.display
     )

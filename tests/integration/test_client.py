@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from provisioner.errors import BadRequest, ConnectionFailed, NotFound
-from provisioner.server.client import NO_RETRY, Client, Progress
+from provisioner.server.client import Client, Progress
+from provisioner.server.retry import NO_RETRY
 from tests.testbed.fixtures import FilledRegistry
 from tests.testbed.ollama_server import OllamaServer
 from tests.testbed.ports import free_port

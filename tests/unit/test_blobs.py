@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 import os
+import time
 import tracemalloc
 from pathlib import Path
+from typing import Any
 
 import gguf
 import numpy as np
@@ -19,6 +22,7 @@ from provisioner.custom.blobs import (
     LocalWeights,
     build_key,
     gguf_chat_template,
+    read_regular,
     sha256_file,
     show_weights,
     weight_files,
@@ -94,9 +98,161 @@ def test_saves_are_atomic_and_keep_builds(tmp_path: Path) -> None:
     store = tmp_path / "c" / "hashes.json"
     cache = HashCache(store)
     cache.remember_build("sha256:" + "a" * 64, "model", "q8_0", "sha256:" + "b" * 64)
-    assert os.listdir(store.parent) == ["hashes.json"]  # no temporary file left behind
+    # no temporary file left behind; the lock file concurrent saves take stays
+    assert sorted(os.listdir(store.parent)) == ["hashes.json", "hashes.json.lock"]
     again = HashCache(store)
     assert again.builds == {build_key("sha256:" + "a" * 64, "model", "Q8_0"): "sha256:" + "b" * 64}
+
+
+CORRUPT_CACHES = {
+    "not JSON": b"{not json",
+    "a list": b"[1, 2, 3]",
+    "null": b"null",
+    "files is a list": b'{"version": 2, "files": [1], "builds": {}}',
+    "builds is a string": b'{"version": 2, "files": {}, "builds": "x"}',
+    "a newer version": b'{"version": 99, "files": {}}',
+    "not UTF-8": b"\xff\xfe\x00garbage",
+    "nested too deeply": b"[" * 100_000,
+}
+
+
+@pytest.mark.parametrize("body", CORRUPT_CACHES.values(), ids=CORRUPT_CACHES.keys())
+def test_a_corrupt_cache_is_ignored_with_a_note_and_rebuilt(
+    tmp_path: Path, body: bytes, capsys: pytest.CaptureFixture[str]
+) -> None:
+    file, store = tmp_path / "w.gguf", tmp_path / "hashes.json"
+    file.write_bytes(b"x")
+    store.write_bytes(body)
+    cache = HashCache(store)
+    assert cache.digest(file) == hexdigest(b"x")
+    note = f"the hash cache {store} was unreadable; rebuilding it"
+    assert cache.notes == [note]
+    assert capsys.readouterr().err == f"note: {note}\n"  # the CLI's way out: one line
+    rebuilt = json.loads(store.read_text())  # rewritten as a good cache by the first save
+    assert rebuilt["version"] == 2 and len(rebuilt["files"]) == 1
+    again = HashCache(store)
+    assert again.digest(file) == hexdigest(b"x") and again.hits == 1 and again.notes == []
+
+
+def test_entries_of_the_wrong_shape_are_dropped_silently(tmp_path: Path) -> None:
+    file, store = tmp_path / "w.gguf", tmp_path / "hashes.json"
+    file.write_bytes(b"x")
+    real = file.resolve()
+    st = real.stat()
+    key = f"{real}|{st.st_size}|{st.st_mtime_ns}"
+    good = {"sha256": "sha256:" + "1" * 64, "chat_template": None}
+    store.write_text(
+        json.dumps({"version": 2, "files": {key: good, "k2": 5, "k3": {}}, "builds": {"b": 1}})
+    )
+    cache = HashCache(store)
+    assert cache.digest(file) == "sha256:" + "1" * 64 and cache.hits == 1
+    assert cache.builds == {} and cache.notes == []
+
+
+def test_a_cache_that_is_a_fifo_or_a_device_is_not_read_forever(tmp_path: Path) -> None:
+    fifo = tmp_path / "fifo" / "hashes.json"
+    fifo.parent.mkdir()
+    os.mkfifo(fifo)
+    device = tmp_path / "dev" / "hashes.json"
+    device.parent.mkdir()
+    device.symlink_to("/dev/zero")
+    notes: list[str] = []
+    for store in (fifo, device):
+        started = time.monotonic()
+        cache = HashCache(store, on_note=notes.append)  # the caller's own way out
+        assert time.monotonic() - started < 5
+        assert cache.notes == [f"the hash cache {store} was unreadable; rebuilding it"]
+    assert len(notes) == 2
+
+
+def test_an_unwritable_cache_folder_means_no_cache_and_one_note(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("not a folder")
+    store = tmp_path / "a-file" / "cache" / "hashes.json"  # cannot exist: works as root too
+    one, two = tmp_path / "one.gguf", tmp_path / "two.gguf"
+    one.write_bytes(b"1")
+    two.write_bytes(b"2")
+    notes: list[str] = []
+    cache = HashCache(store, on_note=notes.append)
+    assert cache.notes == []  # no cache yet is not worth a note
+    assert cache.digest(one) == hexdigest(b"1")
+    assert cache.digest(two) == hexdigest(b"2")
+    cache.remember_build("sha256:" + "a" * 64, "model", None, "sha256:" + "b" * 64)
+    assert cache.digest(one) == hexdigest(b"1") and cache.hits == 1  # kept for this run
+    assert notes == [
+        f"cannot write the hash cache {store} (Not a directory); going on without it "
+        "(local files will be hashed again next run)"
+    ]
+    assert cache.notes == notes
+
+
+def test_a_read_only_cache_folder_means_no_cache(tmp_path: Path) -> None:
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    file = tmp_path / "w.gguf"
+    file.write_bytes(b"x")
+    if os.geteuid() == 0:  # root ignores permissions: make the folder path unusable instead
+        folder.rmdir()
+        folder.write_text("")
+    else:
+        folder.chmod(0o500)
+    notes: list[str] = []
+    cache = HashCache(folder / "hashes.json", on_note=notes.append)
+    try:
+        assert cache.digest(file) == hexdigest(b"x")
+    finally:
+        if folder.is_dir():
+            folder.chmod(0o700)
+    assert len(notes) == 1 and notes[0].startswith(f"cannot write the hash cache {folder}/")
+
+
+def _add_entries(store: str, worker: int, count: int, start: Any) -> None:
+    """One concurrent run: hash its own files and remember its own builds."""
+    folder = Path(store).parent.parent / f"files-{worker}"
+    folder.mkdir()
+    cache = HashCache(Path(store))
+    start.wait()  # every process loaded the same (empty) cache before anyone saves
+    for i in range(count):
+        file = folder / f"{i}.bin"
+        file.write_bytes(f"{worker}-{i}".encode())
+        cache.digest(file)
+        cache.remember_build(f"sha256:{worker:032x}{i:032x}", "model", None, "sha256:" + "c" * 64)
+
+
+def test_concurrent_runs_lose_no_entries(tmp_path: Path) -> None:
+    workers, count = 10, 5
+    store = tmp_path / "cache" / "hashes.json"
+    context = multiprocessing.get_context("spawn")
+    start = context.Barrier(workers)
+    processes = [
+        context.Process(target=_add_entries, args=(str(store), w, count, start))
+        for w in range(workers)
+    ]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(timeout=120)
+    assert [p.exitcode for p in processes] == [0] * workers
+    saved = json.loads(store.read_text())
+    assert len(saved["files"]) == workers * count  # the old last-writer-wins save kept 5
+    assert len(saved["builds"]) == workers * count
+    cache = HashCache(store)
+    for w in range(workers):
+        for i in range(count):
+            cache.digest(tmp_path / f"files-{w}" / f"{i}.bin")
+    assert (cache.hits, cache.misses) == (workers * count, 0)
+
+
+def test_what_this_run_learned_wins_over_what_another_saved(tmp_path: Path) -> None:
+    store = tmp_path / "hashes.json"
+    key = ("sha256:" + "a" * 64, "model", None)
+    first, second = HashCache(store), HashCache(store)
+    first.remember_build(*key, "sha256:" + "1" * 64)
+    second.remember_build("sha256:" + "e" * 64, "model", None, "sha256:" + "2" * 64)
+    assert HashCache(store).builds[build_key(*key)] == "sha256:" + "1" * 64  # kept
+    second.remember_build(*key, "sha256:" + "3" * 64)  # newer: replaces
+    assert HashCache(store).builds[build_key(*key)] == "sha256:" + "3" * 64
+    first.remember_build("sha256:" + "f" * 64, "model", None, "sha256:" + "4" * 64)
+    assert HashCache(store).builds[build_key(*key)] == "sha256:" + "3" * 64  # not stale 1
 
 
 def test_inspect_reports_files_and_the_chat_template_probe(tmp_path: Path) -> None:
@@ -141,6 +297,31 @@ def test_progress_is_reported_while_hashing(tmp_path: Path) -> None:
 
 
 # ---- which files a FROM/ADAPTER path stands for -------------------------------------------------
+
+
+def test_a_fifo_or_a_device_is_refused_not_hashed_forever(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.gguf"
+    os.mkfifo(fifo)
+    cache = HashCache(tmp_path / "hashes.json")
+    for path, kind in ((fifo, "a FIFO (named pipe)"), (Path("/dev/zero"), "a character device")):
+        started = time.monotonic()
+        with pytest.raises(OSError) as caught:
+            cache.digest(path)
+        assert time.monotonic() - started < 5
+        assert caught.value.strerror == f"{kind}, not a regular file"
+        assert caught.value.filename == str(path)
+    assert not (tmp_path / "hashes.json").exists()  # nothing was remembered
+
+
+def test_read_regular_has_a_size_limit(tmp_path: Path) -> None:
+    file = tmp_path / "big"
+    with file.open("wb") as f:
+        f.truncate((1 << 20) + 1)  # sparse: no disk used
+    with pytest.raises(OSError) as caught:
+        read_regular(file, 1 << 20)
+    assert caught.value.strerror == "larger than 1 MiB"
+    file.write_bytes(b"x" * (1 << 20))
+    assert read_regular(file, 1 << 20) == b"x" * (1 << 20)
 
 
 def test_a_file_stands_for_itself_by_its_own_name(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ import pytest
 
 from provisioner.errors import (
     BadRequest,
+    DiskFull,
     HostNotFound,
     NotFound,
     ServerError,
@@ -112,6 +113,13 @@ def test_progress_events_are_typed() -> None:
             HostNotFound,
             "cannot resolve the registry host reg.example (no such host): "
             "check the host in the model's name and this machine's DNS",
+        ),
+        (
+            "write /models/blobs/sha256-ab-partial-0: no space left on device",
+            DiskFull,
+            "the server's disk is full (write /models/blobs/sha256-ab-partial-0: no space left "
+            "on device): free space where it keeps models (OLLAMA_MODELS) or remove models it "
+            "no longer needs, then rerun",
         ),
         (
             "pull model manifest: file does not exist",

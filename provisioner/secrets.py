@@ -1,0 +1,62 @@
+"""Values that must never be printed: every configured header value.
+
+The manifest loader registers them; everything the CLI writes (text, JSON,
+the step summary) passes through `mask`, so a value a server or proxy echoes
+back in an error is still hidden.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from typing import TextIO
+
+MASK = "***"
+_MIN_LENGTH = 4  # shorter values would mask ordinary words
+_secrets: set[str] = set()
+_lock = threading.Lock()
+
+
+def register(values: Iterable[str]) -> None:
+    values = list(values)
+    with _lock:
+        _secrets.update(v for v in values if len(v) >= _MIN_LENGTH)
+        # a bearer token is often echoed without its scheme
+        _secrets.update(
+            v.split(" ", 1)[1]
+            for v in values
+            if " " in v and len(v.split(" ", 1)[1]) >= _MIN_LENGTH
+        )
+
+
+def mask(text: str) -> str:
+    if not _secrets or not text:
+        return text
+    with _lock:
+        secrets = sorted(_secrets, key=len, reverse=True)
+    for secret in secrets:
+        text = text.replace(secret, MASK)
+    return text
+
+
+class MaskedStream:
+    """A text stream that masks secrets in everything written to it."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        self._stream.write(mask(text))
+        return len(text)
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+    def isatty(self) -> bool:
+        return self._stream.isatty()
+
+    def fileno(self) -> int:
+        return self._stream.fileno()
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._stream, name)
