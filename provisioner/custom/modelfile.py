@@ -29,9 +29,9 @@ neither an existing path nor a valid model name is an error (the server would
 refuse it at create); a FROM or ADAPTER that is neither a regular file nor a
 folder (/dev/zero, a FIFO, a socket) is an error (the CLI of v0.11.4 and
 v0.34.4 hashes /dev/zero or a FIFO forever at "gathering model components",
-and sends /dev/null as an empty blob the server refuses: "unknown type"); NaN and infinite numbers are
-errors (the Ollama CLI fails later, encoding JSON); DRAFT, RENDERER and PARSER
-(v0.32) are not supported yet.
+and sends /dev/null as an empty blob the server refuses: "unknown type"); NaN
+and infinite numbers are errors (the Ollama CLI fails later, encoding JSON);
+DRAFT, RENDERER and PARSER (v0.32) are not supported yet.
 """
 
 from __future__ import annotations
