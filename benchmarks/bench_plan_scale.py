@@ -61,7 +61,8 @@ HERE = Position("models.yaml", 1, 1)
 
 
 def _digest(i: int) -> str:
-    return f"{i:064x}"
+    """As the client spells every digest it reads from /api/tags."""
+    return f"sha256:{i:064x}"
 
 
 def scenario(n: int) -> tuple[Manifest, ServerState]:
@@ -81,7 +82,7 @@ def scenario(n: int) -> tuple[Manifest, ServerState]:
                     parse_name(name),
                     "registry",
                     HERE,
-                    digest="sha256:" + _digest(i),
+                    digest=_digest(i),
                     aliases=aliases,
                 )
             )

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from provisioner.errors import Problem
-from provisioner.export.build import Export
 from provisioner.manifest.check import FileCheck
 from provisioner.manifest.lock import LockWritten
 from provisioner.reconcile.actions import Action, Copy, Drift, Warm, effect, reason
@@ -20,6 +19,9 @@ from provisioner.reconcile.apply import Result
 from provisioner.reconcile.core import Applied, LockUse, Planned, StatusReport
 from provisioner.reconcile.plan import Plan
 from provisioner.views.rows import status_rows
+
+if TYPE_CHECKING:  # only export needs it: keep it out of every other command's start-up
+    from provisioner.export.build import Export
 
 FORMAT_VERSION = 1  # of the JSON documents; see schemas/output.schema.json
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from provisioner.export.build import Export
 from provisioner.manifest.check import FileCheck
 from provisioner.manifest.lock import LockWritten
 from provisioner.reconcile.actions import Action, Copy, Drift, effect, reason
@@ -23,6 +23,9 @@ from provisioner.server.hosts import ResolvedHost
 from provisioner.server.retry import RetryEvent
 from provisioner.views.rows import status_rows
 from provisioner.views.units import human_size, relative
+
+if TYPE_CHECKING:  # only export needs it: keep it out of every other command's start-up
+    from provisioner.export.build import Export
 
 SYMBOL = {"add": "+", "change": "~", "replace": "-/+", "delete": "-", "warm": "*"}
 _SOURCE = {

@@ -4,6 +4,9 @@ problem as one exact line, `file:line:col: message`."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -1015,3 +1018,22 @@ def test_schema_is_read_from_the_installed_package_first(
         assert module.manifest_schema() == {"title": "packaged"}
     finally:
         module.manifest_schema.cache_clear()
+
+
+def test_a_manifest_seen_valid_before_does_not_load_jsonschema(tmp_path: Path) -> None:
+    path = tmp_path / "models.yaml"
+    path.write_text("version: 1\nmodels:\n  - name: tiny\n")
+    code = (
+        "import sys; from provisioner.manifest.load import load_manifest;"
+        f"load_manifest({str(path)!r}); print('jsonschema' in sys.modules)"
+    )
+    env = {**os.environ, "OLLAMA_PROVISION_CACHE": str(tmp_path / "cache")}
+
+    def jsonschema_loaded() -> str:
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+        return done.stdout.strip() + done.stderr
+
+    assert jsonschema_loaded() == "True"  # first time: validated
+    assert jsonschema_loaded() == "False"  # same content: remembered as valid
+    path.write_text("version: 1\nmodels:\n  - name: tiny\n    warm: true\n")
+    assert jsonschema_loaded() == "True"  # changed: validated again
