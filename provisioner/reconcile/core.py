@@ -90,6 +90,7 @@ class Hooks:
     on_progress: ProgressCallback | None = None
     on_result: Callable[[Result], None] | None = None
     on_retry: RetryCallback | None = None  # a request failed and will be tried again
+    on_note: Callable[[str], None] | None = None  # e.g. a hash cache rebuilt (else stderr)
     # Asked before deleting undeclared models (pruning); without it they are refused.
     confirm_prune: Callable[[list[str]], bool] | None = None
 
@@ -132,7 +133,7 @@ def _pinned(manifest: Manifest, cache: HashCache, locked: bool) -> tuple[Manifes
 
 @contextmanager
 def _run(manifest: Manifest, settings: Settings, hooks: Hooks = Hooks()) -> Iterator[_Run]:
-    cache = HashCache()
+    cache = HashCache(on_note=hooks.on_note)
     pinned, lock = _pinned(manifest, cache, settings.locked)
     client, target = connect(
         manifest, settings.host, stall_timeout=settings.stall_timeout, on_retry=hooks.on_retry
