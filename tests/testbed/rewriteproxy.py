@@ -35,8 +35,6 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from tests.testbed.ports import free_port
-
 MODES = (
     "drip",
     "endless",
@@ -55,7 +53,9 @@ MODES = (
 STREAMS = ("/api/pull", "/api/create", "/api/push")
 HUGE_LINE_BYTES = 50 << 20
 PAGE_MARKER = "rewrite-proxy-hostile-page"  # never to be seen in a tool's output
-GARBAGE = b"SSH-2.0-OpenSSH_9.6p1 Ubuntu-3ubuntu13\r\n\x00\x00\x01\x14\x0a\x14\xde\xad\xbe\xef\xff"
+# What another service on the port says: not a status line, then binary, then a blank line
+# (so an HTTP parser has a whole "head" to reject, not just a short read).
+GARBAGE = b"SSH-2.0-OpenSSH_9.6p1\r\n\x00\x00\x01\x14\x0a\x14\xde\xad\xbe\xef\xff\r\n\r\n"
 
 _HOP = {
     "connection",
@@ -81,7 +81,7 @@ def html_page(status: int) -> bytes:
 
 
 def _retype(line: dict[str, Any]) -> dict[str, Any]:
-    """One stream line with every field it has of the wrong type (success is no longer "success")."""
+    """A stream line with each field of the wrong type ("success" is no longer a status)."""
     out: dict[str, Any] = dict(line)
     if "status" in out:
         out["status"] = [out["status"]]
@@ -135,10 +135,11 @@ class RewriteProxy:
         self.rewrites: dict[str, Rewrite] = {}
         self.seen: Counter[str] = Counter()  # requests per path
         self.rewritten: Counter[str] = Counter()  # of those, answered with a rewrite
-        self.port = free_port()
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), self._handler())
+        # Port 0: the kernel picks a free port at bind time (no window for another to take it).
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.port = int(self._server.server_address[1])
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
@@ -161,9 +162,9 @@ class RewriteProxy:
             raise ValueError(f"unknown rewrite mode {mode!r}; one of {', '.join(MODES)}")
         if mode == "same_progress" and path not in STREAMS:
             raise ValueError(f"same_progress needs a progress stream, not {path}")
-        if mode == "wrong_types" and path not in STREAMS:
-            if variant >= len(WRONG_TYPES.get(path, ())):
-                raise ValueError(f"no wrong_types variant {variant} for {path}")
+        variants = len(WRONG_TYPES.get(path, ()))
+        if mode == "wrong_types" and path not in STREAMS and variant >= variants:
+            raise ValueError(f"no wrong_types variant {variant} for {path}")
         self.rewrites[path] = Rewrite(mode, variant)
 
     def _take(self, path: str) -> Rewrite | None:
@@ -270,9 +271,7 @@ class RewriteProxy:
                     case "same_progress":
                         self._head(status, kept)
                         lines = real.splitlines(keepends=True) or [b'{"status":"pulling"}\n']
-                        first = next(
-                            (i for i, x in enumerate(lines) if b'"completed"' in x), 0
-                        )
+                        first = next((i for i, x in enumerate(lines) if b'"completed"' in x), 0)
                         for line in lines[: first + 1]:
                             self.wfile.write(line)
                         while not stop.wait(0.05):
