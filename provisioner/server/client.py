@@ -164,6 +164,18 @@ def _license(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
+def _progress(line: Mapping[str, Any], model: str, where: str) -> Progress:
+    """One stream line as a typed event; a field of the wrong type is a broken answer."""
+    status, digest = line.get("status", ""), line.get("digest")
+    total, completed = line.get("total"), line.get("completed")
+    numbers_ok = all(
+        n is None or (isinstance(n, int) and not isinstance(n, bool)) for n in (total, completed)
+    )
+    if not isinstance(status, str) or not isinstance(digest, (str, type(None))) or not numbers_ok:
+        raise BadAnswer(f"{where} sent a progress line of an unexpected shape", model=model)
+    return Progress(model, status, digest, total, completed)
+
+
 class Client:
     """Synchronous client for one Ollama server. Use as a context manager."""
 
@@ -232,7 +244,12 @@ class Client:
                 host=self.base_url,
             )
         if isinstance(body.get("error"), str):
-            raise error_for_response(response, None, self.base_url)
+            raise BadAnswer(
+                f"{self.base_url}: {method} {path} answered {response.status_code} "
+                f"with an error: {body['error']}",
+                status=response.status_code,
+                host=self.base_url,
+            )
         return body
 
     def _request(
@@ -316,18 +333,23 @@ class Client:
                     if response.status_code >= 400:
                         response.read()
                         raise error_for_response(response, model, self.base_url)
-                    return self._consume(self._lines(response, path), model, on_progress)
+                    lines = self._lines(response, path, model)
+                    return self._consume(lines, model, on_progress, path)
             except httpx.HTTPError as e:
                 raise self._transport_error(e, model) from e
 
         return with_retry(once, self.retry, self._on_retry, model)
 
-    def _lines(self, response: httpx.Response, path: str) -> Iterator[str]:
-        """NDJSON lines, each at most MAX_LINE_BYTES: an endless line is not buffered."""
+    def _lines(self, response: httpx.Response, path: str, model: str) -> Iterator[str]:
+        """NDJSON lines, each at most MAX_LINE_BYTES; a stream that sends bytes but no
+        whole line within the stall timeout (a slow drip) is a stall."""
         pending = b""
+        last_line = time.monotonic()
         for chunk in response.iter_bytes():
             pending += chunk
             *lines, pending = pending.split(b"\n")
+            if lines:
+                last_line = time.monotonic()
             for line in lines:
                 yield line.decode("utf-8", errors="replace")
             if len(pending) > MAX_LINE_BYTES:
@@ -336,13 +358,21 @@ class Client:
                     f"{MAX_LINE_BYTES >> 20} MB; is this an Ollama server?",
                     host=self.base_url,
                 )
+            if time.monotonic() - last_line > self.stall_timeout:
+                raise self._stalled(model, path)
         if pending.strip():
             yield pending.decode("utf-8", errors="replace")
 
     def _consume(
-        self, lines: Iterator[str], model: str, on_progress: ProgressCallback | None
+        self,
+        lines: Iterator[str],
+        model: str,
+        on_progress: ProgressCallback | None,
+        path: str = "/api/pull",
     ) -> Mapping[str, Any]:
-        """Read NDJSON lines; fail on an error line or when progress stalls."""
+        """Read NDJSON lines; fail on an error line, a broken line, or when progress
+        (status, layer, completed bytes) does not move for the stall timeout."""
+        where = f"{self.base_url}: POST {path}"
         last: Mapping[str, Any] = {}
         last_change = time.monotonic()
         seen: tuple[Any, ...] = ()
@@ -351,40 +381,41 @@ class Client:
                 continue
             try:
                 line = json.loads(raw)
-            except json.JSONDecodeError as e:
+            except json.JSONDecodeError:
+                what = "an HTML page" if raw.lstrip().startswith("<") else "a line that is not JSON"
                 raise ServerFailure(
-                    f"unreadable line in stream: {raw[:80]!r}", model=model, host=self.base_url
-                ) from e
+                    f"{where} sent {what}", model=model, host=self.base_url
+                ) from None
             if not isinstance(line, dict):
-                continue
+                raise ServerFailure(
+                    f"{where} sent a line that is not a JSON object",
+                    model=model,
+                    host=self.base_url,
+                )
             if "error" in line:
                 raise error_for_stream(str(line["error"]), model, self.base_url, line.get("status"))
-            state = (line.get("status"), line.get("digest"), line.get("completed"))
+            progress = _progress(line, model, where)
+            state = (progress.status, progress.digest, progress.completed)
             now = time.monotonic()
             if state != seen:
                 seen, last_change = state, now
             elif now - last_change > self.stall_timeout:
                 # Lines keep coming but nothing moves: treat as a stall and retry.
-                raise Timeout(
-                    f"no progress for {self.stall_timeout:.0f}s",
-                    model=model,
-                    host=self.base_url,
-                    stalled=self.stall_timeout,
-                )
+                raise self._stalled(model, path)
             if on_progress is not None:
-                on_progress(
-                    Progress(
-                        model=model,
-                        status=str(line.get("status", "")),
-                        digest=line.get("digest"),
-                        total=line.get("total"),
-                        completed=line.get("completed"),
-                    )
-                )
+                on_progress(progress)
             last = line
         if last.get("status") != "success":
-            raise ServerFailure("stream ended before success", model=model, host=self.base_url)
+            raise ServerFailure(f"{where} ended before success", model=model, host=self.base_url)
         return last
+
+    def _stalled(self, model: str, path: str) -> Timeout:
+        return Timeout(
+            f"{self.base_url}: POST {path} made no progress for {self.stall_timeout:g}s",
+            model=model,
+            host=self.base_url,
+            stalled=self.stall_timeout,
+        )
 
     # -- read endpoints -----------------------------------------------------
 

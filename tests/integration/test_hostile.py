@@ -64,25 +64,7 @@ PLAIN = (
 STREAM = ("same_progress", *(m for m in PLAIN if m != "wrong_types/1"))  # /api/pull
 
 # Rows that fail until the fix lands, with how they fail today.
-_NAMES_NEITHER = "names neither the host nor the endpoint"
-_ERROR_200 = "a 200 with {'error': 'boom'} ends in `error: boom`: " + _NAMES_NEITHER
-XFAIL: dict[str, str] = {
-    "version-error200": _ERROR_200,
-    "tags-error200": _ERROR_200,
-    "show-error200": _ERROR_200,
-    "ps-error200": _ERROR_200,
-    "pull-drip": "a stream sending a byte a second never stalls (the stall timeout is checked "
-    "per read and per repeated line, not on progress): still running at the cap, no error line",
-    "pull-same_progress": "ends in time, but `FAILED pull M: no progress for 3s (gave up after "
-    "4 attempts)` " + _NAMES_NEITHER,
-    "pull-malformed": "`FAILED pull M: unreadable line in stream: '{...'` " + _NAMES_NEITHER,
-    "pull-null": "`FAILED pull M: stream ended before success` " + _NAMES_NEITHER,
-    "pull-empty200": "`FAILED pull M: stream ended before success` " + _NAMES_NEITHER,
-    "pull-html200": "`FAILED pull M: unreadable line in stream: '<!DOCTYPE html>'`: HTML in the "
-    "output, and " + _NAMES_NEITHER,
-    "pull-wrong_types": "stream lines are not shape-checked: a digest that is an object reaches "
-    "views/progress.py -> `error: unexpected TypeError: unhashable type: 'dict'`",
-}
+XFAIL: dict[str, str] = {}  # rows known to fail: none since the client fixes
 
 # An `error` line inside a 200 stream is how Ollama itself reports a failed pull
 # ("pull model manifest: file does not exist"); its line is the model and the server's
