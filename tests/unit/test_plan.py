@@ -12,18 +12,12 @@ from provisioner.names import parse_name
 from provisioner.reconcile.actions import Copy, Create, Pin, Pull, Warm, depends_on, effect
 from provisioner.reconcile.observe import ServerModel, ServerState
 from provisioner.reconcile.plan import Plan, keep_matches, make_plan, make_warm_plan
-from provisioner.server.client import RunningModel, ShowResult
+from provisioner.server.client import RunningModel
 from provisioner.server.registry import RemoteManifest
+from tests.unit.builders import show, spec
 
 HERE = Position("m.yaml", 1, 1)
 A, B = "a" * 64, "b" * 64
-
-
-def spec(name: str, kind: str = "registry", **kw: Any) -> ModelSpec:
-    create = kw.get("create")
-    if create is not None and not create.from_is_path:  # as the loader sets it
-        kw.setdefault("base", parse_name(create.from_))
-    return ModelSpec(name=parse_name(name), kind=kind, position=HERE, **kw)  # type: ignore[arg-type]
 
 
 def manifest(*models: ModelSpec, prune: bool = False, keep: tuple[str, ...] = ()) -> Manifest:
@@ -33,22 +27,6 @@ def manifest(*models: ModelSpec, prune: bool = False, keep: tuple[str, ...] = ()
 def server(*models: tuple[str, str], **kw: Any) -> ServerState:
     found = tuple(ServerModel(parse_name(n), "sha256:" + d, 1, "") for n, d in models)
     return ServerState("0.11.4", found, **kw)
-
-
-def show(**kw: Any) -> ShowResult:
-    base: dict[str, Any] = dict(
-        system="",
-        template="",
-        parameters="",
-        license="",
-        modelfile="",
-        capabilities=("completion",),
-        details={},
-        messages=(),
-        raw={},
-    )
-    base.update(kw)
-    return ShowResult(**base)
 
 
 def kinds(plan: Plan) -> list[tuple[str, str, str]]:

@@ -18,17 +18,18 @@ import pytest
 
 from provisioner.custom.spec import CreateSpec
 from provisioner.errors import Position
-from provisioner.manifest.load import Manifest, ModelSpec, PruneSettings, ServerSettings
+from provisioner.manifest.load import Manifest, PruneSettings, ServerSettings
 from provisioner.names import parse_name
 from provisioner.reconcile.actions import Create, Pull, Warm
 from provisioner.reconcile.apply import Result
 from provisioner.reconcile.core import Applied, LockUse, Planned, StatusReport
 from provisioner.reconcile.observe import ServerModel, ServerState
 from provisioner.reconcile.plan import make_plan
-from provisioner.server.client import RunningModel, ShowResult
+from provisioner.server.client import RunningModel
 from provisioner.server.hosts import ResolvedHost
 from provisioner.server.registry import RemoteManifest
 from provisioner.views import json_docs, markdown, text
+from tests.unit.builders import show, spec
 
 GOLDEN = Path(__file__).parent / "golden"
 SCHEMA = json.loads((Path(__file__).parents[2] / "schemas" / "output.schema.json").read_text())
@@ -36,29 +37,6 @@ NOW = datetime(2026, 12, 2, 12, 0, 0, tzinfo=timezone.utc)
 HERE = Position("models.yaml", 1, 1)
 A, B, C = ("sha256:" + c * 64 for c in "abc")
 TARGET = ResolvedHost("http://127.0.0.1:11434", "OLLAMA_HOST")
-
-
-def spec(name: str, kind: str = "registry", **kw: Any) -> ModelSpec:
-    create = kw.get("create")
-    if create is not None and not create.from_is_path:
-        kw.setdefault("base", parse_name(create.from_))
-    return ModelSpec(name=parse_name(name), kind=kind, position=HERE, **kw)  # type: ignore[arg-type]
-
-
-def show(**kw: Any) -> ShowResult:
-    fields: dict[str, Any] = dict(
-        system="",
-        template="",
-        parameters="",
-        license="",
-        modelfile="",
-        capabilities=("completion",),
-        details={},
-        messages=(),
-        raw={},
-    )
-    fields.update(kw)
-    return ShowResult(**fields)
 
 
 def scenario() -> Planned:
