@@ -102,6 +102,7 @@ class ExportedModel:
     create: CreateSpec | None = None
     notes: tuple[str, ...] = ()  # written as comments above the entry
     weights: str | None = None  # model layer digest of what cannot be reproduced
+    same_template: str | None = None  # see Reading.same_template
 
 
 @dataclass(frozen=True)
@@ -257,6 +258,9 @@ class Reading:
 
     notes: list[str] = field(default_factory=list)
     unreproducible: str | None = None
+    # The template equals the base's: inherited, or a layer of its own (nothing the API
+    # shows tells which; export/read.py asks the server by building it both ways).
+    same_template: str | None = None
 
 
 def _parameters(show: ShowResult, base: ShowResult | None, reading: Reading) -> dict[str, Any]:
@@ -356,6 +360,8 @@ def read_definition(
         if base_show
         else (None, None, None)
     )
+    if base_show is not None and template and template == base_show.template:
+        reading.same_template = template
     spec = CreateSpec(
         from_=base_name,
         system=_text("system prompt", show.system, inherited[0], reading),
@@ -503,7 +509,9 @@ def _custom(
         notes.append(f"its base {base_name} is not on the server: apply pulls it first")
         insecure, note = insecure_note(parse_name(base_name))
         notes += [note] if note else []
-    return ExportedModel(g, "custom", insecure, create=spec, notes=tuple(notes))
+    return ExportedModel(
+        g, "custom", insecure, create=spec, notes=tuple(notes), same_template=reading.same_template
+    )
 
 
 def _base_digest(

@@ -1,15 +1,28 @@
 """Read a running server into an Export: one GET /api/tags, one POST /api/show per
 distinct digest (concurrently), and, only for a custom or local-file model with a
 name on a registry host of its own, one manifest GET to that registry (never to
-ollama.com). The rules themselves live in export/build.py."""
+ollama.com). A custom model whose template equals its base's is built once more
+under a throwaway name (created and deleted) to learn whether that template is its
+own layer. The rules themselves live in export/build.py."""
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 from concurrent.futures import ThreadPoolExecutor
+from secrets import token_hex
 
 from provisioner.custom.blobs import show_weights
+from provisioner.custom.modelfile import create_request
 from provisioner.errors import ServerError
-from provisioner.export.build import Export, Group, build_export, group_tags, plain_http_likely
+from provisioner.export.build import (
+    Export,
+    ExportedModel,
+    Group,
+    build_export,
+    group_tags,
+    plain_http_likely,
+)
 from provisioner.names import DEFAULT_HOST
 from provisioner.server.client import Client, ShowResult
 from provisioner.server.registry import fetch_manifest
@@ -38,10 +51,44 @@ def _registry_serves(group: Group, show: ShowResult) -> bool:
     return False
 
 
+def _own_template(client: Client, model: ExportedModel) -> bool:
+    """Whether the model holds its template as a layer of its own (equal to its base's).
+
+    Nothing /api/show or /api/tags gives tells an inherited template from a restated
+    one, yet they make different digests. So build it once with the TEMPLATE written,
+    under a throwaway name, and compare digests; the throwaway is deleted at once.
+    A server that refuses the create keeps the inherited reading.
+    """
+    assert model.create is not None and model.same_template is not None
+    probe = f"ollama-provision-probe-{token_hex(6)}"
+    spec = dataclasses.replace(model.create, template=model.same_template)
+    try:
+        client.create(create_request(spec, probe))
+        made = next((t.digest for t in client.tags() if t.name == f"{probe}:latest"), None)
+    except ServerError:
+        return False
+    finally:
+        with contextlib.suppress(ServerError):
+            client.delete(probe)
+    return made == model.group.digest
+
+
+def _with_own_templates(client: Client, export: Export) -> Export:
+    models = []
+    for m in export.models:
+        ambiguous = m.kind == "custom" and m.create is not None and m.same_template is not None
+        if ambiguous and m.create is not None and _own_template(client, m):
+            note = "its TEMPLATE equals its base's but is a layer of its own: written out"
+            create = dataclasses.replace(m.create, template=m.same_template)
+            m = dataclasses.replace(m, create=create, notes=(*m.notes, note))
+        models.append(m)
+    return dataclasses.replace(export, models=tuple(models))
+
+
 def read_export(client: Client) -> tuple[Export, str]:
     """The export of the server behind client, and the server's version."""
     version = client.version()
     groups, skipped = group_tags(client.tags())
     shows = _shows(client, groups)
     export = build_export(groups, shows, skipped=skipped, registry_serves=_registry_serves)
-    return export, version
+    return _with_own_templates(client, export), version

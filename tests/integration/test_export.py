@@ -59,6 +59,13 @@ def fill(server: OllamaServer, registry: FilledRegistry, folder: Path) -> None:
     server.cli("cp", "concise", "team/concise:stable")
     build(server, folder, "chained", "FROM concise\nSYSTEM chained\nPARAMETER temperature 0.7\n")
     build(server, folder, "on-alias", "FROM tiny-alias\nSYSTEM via an alias\n")
+    # A TEMPLATE restated as the base has it: a layer of its own, yet /api/show cannot tell.
+    shown = httpx.post(server.url + "/api/show", json={"model": tiny}).json()
+    build(server, folder, "own-template", f'FROM {tiny}\nTEMPLATE """{shown["template"]}"""\n')
+    # FROM a blob path, as `ollama show --modelfile` prints it (no .gguf suffix): a
+    # local file only this server has, never a registry name to pull.
+    blob = next(line[5:] for line in shown["modelfile"].splitlines() if line.startswith("FROM /"))
+    build(server, folder, "from-blob", f"FROM {blob}\nSYSTEM from a blob\n")
 
 
 def test_export_then_apply_on_an_empty_server_reproduces_the_models(
@@ -69,7 +76,9 @@ def test_export_then_apply_on_an_empty_server_reproduces_the_models(
     result = run_cli("--host", any_ollama.url, "export", "--output-file", str(exported))
     assert result.code == 0, result.err
     assert "5 registry" not in result.err  # aliases are not models
-    assert "exported 6 model(s)" in result.err
+    assert "exported 7 model(s)" in result.err
+    assert not [n for n in digests(any_ollama) if "probe" in n]  # the throwaway is gone
+    assert "warning: from-blob:latest written commented out" in result.err
     assert run_cli("validate", str(exported)).code == 0
 
     manifest = load_manifest(exported, env={})
@@ -81,6 +90,7 @@ def test_export_then_apply_on_an_empty_server_reproduces_the_models(
         "concise:latest": "custom",  # not team/concise:stable: `chained` is built FROM concise
         "chained:latest": "custom",
         "on-alias:latest": "custom",
+        "own-template:latest": "custom",
     }
     assert all(s.insecure for s in manifest.models if s.kind == "registry")
 
@@ -89,13 +99,12 @@ def test_export_then_apply_on_an_empty_server_reproduces_the_models(
         applied = run_cli("--host", target.url, "apply", "--yes", str(exported))
         assert applied.code == 0, applied.out + applied.err
         copy = digests(target)
+        del source["from-blob:latest"]  # its weights exist only on the source server
         assert sorted(copy) == sorted(source)
-        # Pulls and copies are byte-identical; so is a custom model rebuilt from the same
-        # request over the same base. on-alias was built FROM an alias: it is rebuilt
-        # FROM the alias's model (apply creates before it copies), a different layer `from`.
-        assert {n: d for n, d in copy.items() if n != "on-alias:latest"} == {
-            n: d for n, d in source.items() if n != "on-alias:latest"
-        }
+        # Pulls and copies are byte-identical; so is every custom model rebuilt from the
+        # same request over the same base: on-alias FROM its alias (apply copies the alias
+        # first), own-template with its TEMPLATE written although it equals its base's.
+        assert copy == source
         planned = run_cli("--host", target.url, "plan", "--exit-code", str(exported))
         assert planned.code == 0, planned.out + planned.err
 
@@ -108,7 +117,9 @@ def test_export_then_apply_on_an_empty_server_reproduces_the_models(
 
 def entries(text: str) -> list[str]:
     """The manifest without its comments (which name the server and explain choices)."""
-    return [line for line in text.splitlines() if not line.lstrip().startswith("#")]
+    return [
+        line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")
+    ]
 
 
 def test_a_model_built_from_a_local_file_is_exported_commented_out(
