@@ -425,6 +425,9 @@ def export_(ctx: click.Context, /, output_file: str | None, force: bool) -> None
       assumed; a comment says so).
     - A model built from a local file exists only on this server: it is written
       commented out, with its weights' sha256, so the manifest stays valid.
+    - A custom model whose TEMPLATE equals its base's is built once more under a
+      throwaway name (created, compared, deleted) to learn whether that template
+      is its own layer: the only way to re-create it with the same digest.
     """
     opts = _opts(ctx)
     from provisioner.commands import export as command
