@@ -20,6 +20,8 @@ Modes (the real answer is read in full, then):
 - `error200`: `{"error": "boom"}` with 200.
 - `garbage`: bytes that are not HTTP at all, then the connection is closed.
 - `huge_line`: 200 and one 50 MB line without a newline, then the close.
+- `echo_auth`: 401 with an Ollama error that repeats the request's Authorization
+  header, as a misconfigured proxy does (for the secrets tests).
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ MODES = (
     "html500",
     "garbage",
     "huge_line",
+    "echo_auth",
 )
 STREAMS = ("/api/pull", "/api/create", "/api/push")
 HUGE_LINE_BYTES = 50 << 20
@@ -297,6 +300,10 @@ class RewriteProxy:
                         self.wfile.write(GARBAGE)
                         self.wfile.flush()
                         self.close_connection = True
+                    case "echo_auth":
+                        said = f"unauthorized: bad credentials {self.headers.get('Authorization')}"
+                        payload = json.dumps({"error": said}).encode() + newline
+                        self._send(401, "application/json", payload)
                     case "huge_line":
                         self._head(200, [("Content-Type", json_type)])
                         self.wfile.write(b'{"status":"')

@@ -1,0 +1,52 @@
+"""A configured header value never reaches any output or written file, also when a
+proxy in front of the server echoes it back (tests/testbed/rewriteproxy.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.integration.cli_runner import run_cli
+from tests.testbed.fixtures import FilledRegistry
+from tests.testbed.ollama_server import OllamaServer
+from tests.testbed.rewriteproxy import RewriteProxy
+
+SECRET = "tok-5ecret-value-0451"
+
+
+@pytest.fixture
+def proxy(ollama: OllamaServer) -> Iterator[RewriteProxy]:
+    p = RewriteProxy(ollama.url).start()
+    yield p
+    p.stop()
+
+
+@pytest.mark.parametrize("echoed", ["/api/version", "/api/tags", "/api/pull"])
+def test_an_echoed_header_is_masked_in_every_command_output_and_file(
+    proxy: RewriteProxy, registry: FilledRegistry, tmp_path: Path, echoed: str
+) -> None:
+    manifest = tmp_path / "models.yaml"
+    manifest.write_text(
+        "version: 1\nserver:\n  headers:\n    Authorization: Bearer ${TOKEN}\n"
+        f"models:\n  - name: {registry.name('library/tiny')}\n    insecure: true\n"
+        "    warm: true\n"
+    )
+    summary = tmp_path / "summary.md"
+    env = {"TOKEN": SECRET, "GITHUB_STEP_SUMMARY": str(summary)}
+    proxy.rewrite(echoed, "echo_auth")
+    seen = []
+    for command in ("plan", "apply", "drift", "status", "warm"):
+        for output in ("text", "json"):
+            result = run_cli("--host", proxy.url, "-o", output, command, str(manifest), env=env)
+            seen.append((command, output, result.code))
+            assert SECRET not in result.out + result.err, (command, output)
+            assert "Traceback" not in result.err
+            if result.code == 1 and echoed != "/api/pull":
+                assert "bad credentials ***" in result.out + result.err, (command, output)
+    assert proxy.rewritten[echoed] > 0  # the proxy did echo it
+    assert any(code == 1 for _, _, code in seen)
+    for written in tmp_path.iterdir():
+        if written.is_file() and written != manifest:
+            assert SECRET not in written.read_text(errors="replace"), written
