@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,6 +56,7 @@ class ApplyOptions:
     on_result: Callable[[Result], None] | None = None
     hash_cache: HashCache | None = None
     cancel: threading.Event = field(default_factory=threading.Event)
+    sizes: Mapping[Key, int] = field(default_factory=dict)  # bytes a pull writes, if known
 
 
 class _Runner:
@@ -193,6 +194,12 @@ def _plain_http_hint(action: Action) -> str:
     return " on this model"
 
 
+def smallest_first(pulls: list[Pull], sizes: Mapping[Key, int]) -> list[Pull]:
+    """Small models first, those of unknown size last: on a disk that fills up, what
+    fits converges before the large one fails."""
+    return sorted(pulls, key=lambda p: (p.model.key not in sizes, sizes.get(p.model.key, 0)))
+
+
 def apply_plan(plan: Plan, client: Client, options: ApplyOptions | None = None) -> list[Result]:
     """Run every action of the plan; return the failures found while planning, then one
     Result per action in plan order."""
@@ -205,7 +212,7 @@ def apply_plan(plan: Plan, client: Client, options: ApplyOptions | None = None) 
         results.append(result)
         if opts.on_result is not None:
             opts.on_result(result)
-    pulls = [a for a in plan.actions if isinstance(a, Pull)]
+    pulls = smallest_first([a for a in plan.actions if isinstance(a, Pull)], opts.sizes)
     by_action: dict[int, Result] = {}
     pool = ThreadPoolExecutor(max_workers=max(1, opts.parallel))
     try:

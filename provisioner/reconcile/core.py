@@ -10,18 +10,20 @@ that is said (a note; with `locked`, a refusal before any change).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 from provisioner.custom.blobs import HashCache
-from provisioner.errors import LockError, Refused
+from provisioner.errors import LockError, Refused, ServerError
 from provisioner.manifest.load import Manifest
 from provisioner.manifest.lock import apply_lock, read_lock
 from provisioner.manifest.targets import select
-from provisioner.reconcile.actions import Delete
+from provisioner.names import Key
+from provisioner.reconcile.actions import Delete, Pull
 from provisioner.reconcile.apply import ApplyOptions, Result, apply_plan
 from provisioner.reconcile.observe import ServerState, observe_server
 from provisioner.reconcile.plan import Plan, make_plan, make_warm_plan
@@ -33,7 +35,8 @@ from provisioner.server.client import (
 )
 from provisioner.server.connect import connect
 from provisioner.server.hosts import ResolvedHost
-from provisioner.server.retry import RetryCallback
+from provisioner.server.registry import RemoteManifest, fetch_manifest
+from provisioner.server.retry import NO_RETRY, RetryCallback
 
 
 @dataclass(frozen=True)
@@ -192,18 +195,43 @@ def apply(
         ]
         if pruned and (hooks.confirm_prune is None or not hooks.confirm_prune(pruned)):
             return Applied(planned, "cancelled")
-        results = apply_plan(planned.plan, run.client, _options(settings, hooks, run.cache))
+        options = _options(settings, hooks, run.cache, _pull_sizes(planned))
+        results = apply_plan(planned.plan, run.client, options)
     failed = any(r.outcome != "done" for r in results)
     return Applied(planned, "failed" if failed else "done", tuple(results))
 
 
-def _options(settings: Settings, hooks: Hooks, cache: HashCache) -> ApplyOptions:
+def _options(
+    settings: Settings, hooks: Hooks, cache: HashCache, sizes: Mapping[Key, int] | None = None
+) -> ApplyOptions:
     return ApplyOptions(
         parallel=settings.parallel,
         on_progress=hooks.on_progress,
         on_result=hooks.on_result,
         hash_cache=cache,
+        sizes=sizes or {},
     )
+
+
+def _pull_sizes(planned: Planned) -> dict[Key, int]:
+    """What each pull will write, from registry manifests (read concurrently; one that
+    cannot be read just leaves its pull last). Only worth asking with several pulls."""
+    pulls = [a for a in planned.plan.changes if isinstance(a, Pull)]
+    if len(pulls) < 2:
+        return {}
+    known = {k: r.size for k, r in planned.state.remote.items() if isinstance(r, RemoteManifest)}
+
+    def size(pull: Pull) -> int | None:
+        if pull.model.key in known:
+            return known[pull.model.key]
+        try:
+            return fetch_manifest(pull.model, insecure=pull.insecure, retry=NO_RETRY).size
+        except ServerError:
+            return None
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        found = dict(zip([p.model.key for p in pulls], pool.map(size, pulls), strict=True))
+    return {k: v for k, v in found.items() if v}
 
 
 def warm(manifest: Manifest, settings: Settings = Settings(), hooks: Hooks = Hooks()) -> Applied:

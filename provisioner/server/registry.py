@@ -47,6 +47,7 @@ class RemoteManifest:
     digest: str  # "sha256:<hex>" of the registry's bytes
     reserialized_digest: str  # "sha256:<hex>" of what Ollama v0.11.4 writes
     layers: tuple[str, ...]
+    size: int = 0  # bytes of the config and every layer: what a pull writes to disk
 
     def matches(self, local_digest: str) -> bool:
         """Whether a /api/tags digest (hex, no prefix) is this manifest."""
@@ -149,7 +150,9 @@ def _fetch_once(
     raw = response.content
     try:
         doc = json.loads(raw)
+        parts = [*(doc.get("layers") or []), doc.get("config") or {}]
         layers = tuple(str(layer["digest"]) for layer in doc.get("layers") or [])
+        size = sum(int(part.get("size") or 0) for part in parts)
     except (ValueError, TypeError, KeyError, AttributeError):
         raise BadAnswer(
             f"registry {name.host} answered 200 for {shown_ref} with {body_kind(response)} "
@@ -157,7 +160,11 @@ def _fetch_once(
             model=shown,
         ) from None
     return RemoteManifest(
-        name=name, digest=_sha(raw), reserialized_digest=_sha(go_reserialize(raw)), layers=layers
+        name=name,
+        digest=_sha(raw),
+        reserialized_digest=_sha(go_reserialize(raw)),
+        layers=layers,
+        size=size,
     )
 
 
