@@ -1,7 +1,7 @@
 # The two commands a newcomer needs: `make demo` and `make test`.
 PY := .venv/bin/python
 
-.PHONY: bootstrap demo test lint unit integration down bench dist
+.PHONY: bootstrap demo test lint unit integration down bench reliability dist
 
 bootstrap:
 	@scripts/bootstrap
@@ -35,6 +35,11 @@ bench: bootstrap
 	$(PY) -m benchmarks.bench_startup
 	$(PY) -m benchmarks.bench_noop_apply
 	$(PY) -m benchmarks.bench_blobs
+
+# Crashes, faults, fuzz and a full disk against the real test bed (issue 12); prints a
+# table. Not part of `make test`. RELIABILITY_ARGS=--quick for a few runs of each.
+reliability: bootstrap
+	$(PY) -m benchmarks.reliability $(RELIABILITY_ARGS)
 
 # The wheel and the sdist in dist/, versioned from the git tags (a clone with
 # its tags; uncommitted changes add .d<date> to the version). Needs the 'build' package
