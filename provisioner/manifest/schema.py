@@ -127,13 +127,18 @@ def check(data: Any) -> list[SchemaIssue]:
     return list(issues.values())
 
 
+@functools.cache
+def _schema_text() -> str:
+    """The schema in one canonical spelling, part of the key of a remembered verdict."""
+    return json.dumps(manifest_schema(), sort_keys=True)
+
+
 def _seen_valid(data: Any) -> Path | None:
     try:
         document = json.dumps(data, sort_keys=True, ensure_ascii=False)
     except (TypeError, ValueError):
         return None
-    schema = json.dumps(manifest_schema(), sort_keys=True)
-    key = hashlib.sha256(f"{schema}\0{document}".encode()).hexdigest()
+    key = hashlib.sha256(f"{_schema_text()}\0{document}".encode()).hexdigest()
     return cache_root() / "valid-manifests" / key
 
 
