@@ -12,11 +12,14 @@ import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
 from provisioner import exit_codes
+
+if TYPE_CHECKING:  # the core is imported only when a command runs
+    from provisioner.reconcile.core import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_FILE = "models.yaml"
@@ -185,7 +188,7 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def _settings(opts: GlobalOptions, **chosen: Any) -> Any:
+def _settings(opts: GlobalOptions, **chosen: Any) -> Settings:
     from provisioner.reconcile.core import Settings
 
     return Settings(host=opts.host, **chosen)
