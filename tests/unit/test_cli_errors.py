@@ -42,3 +42,12 @@ def test_unwritable_lock_is_one_line(tmp_path: Path) -> None:
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error:")
     assert "Traceback" not in result.output
+
+
+def test_lock_refuses_standard_input_and_writes_nothing(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        cli_module.cli, ["lock", "-"], input="version: 1\nmodels: []\n", env={}
+    )
+    assert result.exit_code == 2
+    assert "lock needs a manifest file, not standard input (-)" in result.output
+    assert not list(Path.cwd().glob("<stdin>*"))
