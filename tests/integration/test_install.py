@@ -28,7 +28,12 @@ def run(
 def expected_version(clone: Path) -> str:
     """What hatch-vcs makes of `git describe`: the tag, or the next patch's .devN+g<hash>."""
     described = run(["git", "describe", "--tags", "--long", "--match", "v*"], clone)
-    assert described.returncode == 0, "the clone has no v* tag: " + described.stderr
+    if described.returncode != 0:
+        # CI clones main without tags: hatch-vcs then counts every commit from 0.0.0.
+        count = run(["git", "rev-list", "--count", "HEAD"], clone).stdout.strip()
+        commit = run(["git", "rev-parse", "--short", "HEAD"], clone).stdout.strip()
+        assert count.isdigit() and commit, (count, commit)
+        return f"0.0.1.dev{count}+g{commit}"
     found = re.fullmatch(r"v(\d+\.\d+\.\d+)-(\d+)-g([0-9a-f]+)", described.stdout.strip())
     assert found, described.stdout
     tag, distance, commit = found.groups()
@@ -39,7 +44,7 @@ def expected_version(clone: Path) -> str:
 
 
 def test_make_dist_builds_a_wheel_that_installs_and_runs_in_a_fresh_venv(tmp_path: Path) -> None:
-    # A clean clone: only what is committed, with the tags (the version comes from them).
+    # A clean clone: only what is committed, with the tags if the checkout has them.
     clone = tmp_path / "clone"
     cloned = run(["git", "clone", "--quiet", str(ROOT), str(clone)], tmp_path)
     assert cloned.returncode == 0, cloned.stderr
