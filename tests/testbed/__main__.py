@@ -21,10 +21,12 @@ from pathlib import Path
 import httpx
 
 from tests.testbed.build import (
+    GO_TOOLS,
     PINNED,
     VERSIONS,
     binary_path,
     cache_dir,
+    ensure_go_tool,
     ensure_ollama,
     ensure_parser,
 )
@@ -67,6 +69,8 @@ def build() -> None:
         reported = text.rsplit("version is", 1)[-1].strip() if "version is" in text else text
         print(f"ollama v{version}: {binary} (reports version {reported})")
         print(f"modelfile-parser over ollama v{version}: {ensure_parser(version)}")
+    for name in GO_TOOLS:
+        print(f"{name} ({GO_TOOLS[name]}): {ensure_go_tool(name)}")
 
 
 def up() -> dict[str, object]:

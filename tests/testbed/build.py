@@ -91,3 +91,39 @@ def ensure_parser(version: str) -> Path:
                 raise RuntimeError("building modelfile-parser failed:\n" + "\n".join(tail))
     stamp.write_text(source)
     return binary
+
+
+# Go programs the fleet and mirror tests drive for real, pinned, built once through
+# the module proxy. helm v4 is what the module list here recommends over v3 (v3.22.0
+# is served but not approved); `lint` and `template` behave the same for our chart.
+GO_TOOLS = {
+    "helm": "helm.sh/helm/v4/cmd/helm@v4.3.2",
+    "crane": "github.com/google/go-containerregistry/cmd/crane@v0.22.1",
+}
+
+
+def go_tool_path(name: str) -> Path:
+    version = GO_TOOLS[name].rsplit("@", 1)[1]
+    return cache_dir() / "bin" / f"{name}-{version}" / name
+
+
+def ensure_go_tool(name: str) -> Path:
+    """Return the binary for `name` (a key of GO_TOOLS), building it first if not cached."""
+    binary = go_tool_path(name)
+    if binary.exists():
+        return binary
+    log = cache_dir() / f"build-{name}.log"
+    env = {**os.environ, "CGO_ENABLED": "0", "GOFLAGS": "-mod=mod", "GOBIN": str(binary.parent)}
+    print(f"building {name} (first time only; log: {log})", file=sys.stderr)
+    with log.open("w") as out:
+        result = subprocess.run(
+            ["go", "install", GO_TOOLS[name]],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd="/",
+        )
+    if result.returncode != 0 or not binary.exists():
+        tail = log.read_text(errors="replace").splitlines()[-15:]
+        raise RuntimeError(f"building {name} failed:\n" + "\n".join(tail))
+    return binary
