@@ -11,7 +11,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from provisioner.api import apply, drift, load, plan
+    from provisioner.api import apply, drift, load, loads, plan
     from provisioner.errors import (
         ConnectionFailed,
         LockError,
@@ -27,6 +27,7 @@ _WHERE = {
     "apply": "provisioner.api",
     "drift": "provisioner.api",
     "load": "provisioner.api",
+    "loads": "provisioner.api",
     "plan": "provisioner.api",
     "ConnectionFailed": "provisioner.errors",
     "LockError": "provisioner.errors",
@@ -50,6 +51,7 @@ __all__ = [
     "apply",
     "drift",
     "load",
+    "loads",
     "plan",
 ]
 

@@ -2,6 +2,7 @@
 
     import provisioner
     manifest = provisioner.load("models.yaml")
+    inline = provisioner.loads({"version": 1, "models": [{"name": "llama3.2"}]})
     print(provisioner.plan(manifest).actions)
     results = provisioner.apply(manifest)
     leftovers = provisioner.drift(manifest)
@@ -14,11 +15,13 @@ http://127.0.0.1:11434), and gives the same answer as the matching command.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
-from provisioner.errors import ProvisionError
-from provisioner.manifest.load import Manifest, load_manifest
+from provisioner.errors import ManifestError, Position, Problem, ProvisionError
+from provisioner.manifest.load import Manifest, load_manifest, load_manifest_text
 from provisioner.reconcile import core
 from provisioner.reconcile.actions import Drift
 from provisioner.reconcile.apply import Result
@@ -29,6 +32,40 @@ from provisioner.server.client import DEFAULT_STALL, ProgressCallback
 def load(path: str | Path) -> Manifest:
     """Load and validate a manifest; raises ManifestError listing every problem."""
     return load_manifest(path)
+
+
+def loads(
+    document: str | Mapping[str, Any],
+    *,
+    source: str = "<string>",
+    base_dir: str | Path | None = None,
+) -> Manifest:
+    """Load and validate a manifest given as YAML text, or as plain data shaped like
+    one (a mapping with `version`, `models`, ...), through the same loader, schema and
+    messages as load(). Positions name `source`; a mapping is written out as JSON (a
+    subset of YAML, so no value changes type), one key per line, and positions count
+    lines of that. Relative files resolve from base_dir (default: the current folder);
+    the manifest's path is base_dir/source, so no lock is read unless one sits there.
+    """
+    folder = Path.cwd() if base_dir is None else Path(base_dir)
+    if isinstance(document, str):
+        text = document
+    else:
+        try:
+            text = json.dumps(document, indent=2, allow_nan=False, default=_refuse)
+        except TypeError as e:
+            raise ManifestError([Problem(Position(source, 1, 1), "", str(e))]) from None
+        except ValueError:  # json's own words name JSON, not the manifest
+            message = "every number in a manifest must be finite, not nan or inf"
+            raise ManifestError([Problem(Position(source, 1, 1), "", message)]) from None
+    return load_manifest_text(text, folder / source, file=source)
+
+
+def _refuse(value: object) -> Any:
+    raise TypeError(
+        f"a manifest holds text, numbers, booleans, lists and mappings, "
+        f"not {type(value).__name__}; convert it first"
+    )
 
 
 def plan(

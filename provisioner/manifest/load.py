@@ -97,6 +97,22 @@ def load_manifest(
         p = Path(path)
         file = str(p)
         text = _read(p, file)
+    return load_manifest_text(text, p, file=file, env=env, allow_unset=allow_unset)
+
+
+def load_manifest_text(
+    text: str,
+    path: Path,
+    *,
+    file: str | None = None,
+    env: Mapping[str, str] | None = None,
+    allow_unset: bool = False,
+) -> Manifest:
+    """Validate manifest text as if it were read from `path`: its relative files
+    resolve from path's folder and its lock is looked for beside path. Positions
+    name `file` (default: the path); env and allow_unset as in load_manifest."""
+    file = str(path) if file is None else file
+    p = path
     root, yaml_problems, flagged = compose(text, file)
     if root is None:
         if not yaml_problems:
