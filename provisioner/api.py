@@ -16,7 +16,7 @@ http://127.0.0.1:11434), and gives the same answer as the matching command.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -96,8 +96,10 @@ def apply(
     stall_timeout: float = DEFAULT_STALL,
     targets: Sequence[str] = (),
     on_progress: ProgressCallback | None = None,
+    on_plan: Callable[[Plan], None] | None = None,
 ) -> list[Result]:
     """Converge the server to the manifest; one Result per action (check `outcome`).
+    on_plan is given the plan once it is made, before any change.
 
     Models declared `state: absent` are deleted. Undeclared models deleted by
     pruning are refused (ProvisionError, nothing changed) unless allow_deletions.
@@ -118,9 +120,12 @@ def apply(
         refused.extend(names)
         return allow_deletions
 
-    applied = core.apply(
-        manifest, settings, core.Hooks(on_progress=on_progress, confirm_prune=consent)
-    )
+    def planned(made: core.Planned) -> None:
+        if on_plan is not None:
+            on_plan(made.plan)
+
+    hooks = core.Hooks(on_plan=planned, on_progress=on_progress, confirm_prune=consent)
+    applied = core.apply(manifest, settings, hooks)
     if applied.outcome == "cancelled":
         raise ProvisionError(
             f"the plan prunes {', '.join(refused)}; pass allow_deletions=True to allow it"
