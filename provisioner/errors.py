@@ -11,6 +11,7 @@ ProvisionError
 ├── InvalidOutput        what we were about to write does not validate (a bug of ours)
 ├── LocalFileError       a FROM/ADAPTER file cannot be read (fails that model only)
 │   └── WeightsNotFound  a folder holds no weights Ollama would take
+├── DigestMismatch       mirror: bytes that do not hash to their digest (nothing committed)
 └── ServerError          the Ollama server refused or failed a request
     ├── NotFound         404, or a registry that lacks the model
     ├── BadRequest       400 and other 4xx
@@ -142,6 +143,16 @@ class UsageError(ProvisionError):
 
 class WouldOverwrite(ProvisionError):
     """The target exists and replacing it was not asked for (--force)."""
+
+
+class DigestMismatch(ProvisionError):
+    """Bytes that do not hash to the digest they were fetched by (mirror): nothing
+    built from them was committed at the destination."""
+
+    def __init__(self, digest: str, where: str, detail: str) -> None:
+        self.digest = digest
+        self.where = where
+        super().__init__(f"{where}: blob {digest} is corrupt ({detail}); nothing written for it")
 
 
 class InvalidOutput(ProvisionError):
