@@ -26,6 +26,7 @@ from provisioner.manifest.custom_models import CustomModels
 from provisioner.manifest.durations import keep_alive_value, timeout_seconds
 from provisioner.manifest.findings import Findings, Path_, one_line, pointer
 from provisioner.manifest.interpolate import expand_tree
+from provisioner.manifest.labels import Selector, selector_of
 from provisioner.manifest.schema import check, model_label, subject
 from provisioner.manifest.yaml_loader import compose, position_in, to_plain
 from provisioner.names import ModelName, invalid_reason, parse_name, source_selector_warning
@@ -61,6 +62,8 @@ class ModelSpec:
     aliases: tuple[ModelName, ...] = ()
     create: CreateSpec | None = None  # only for kind == "custom"
     base: ModelName | None = None  # a custom model's base when it is a model, not a file
+    # Inventory labels a server needs to get this model: (label, accepted values), sorted.
+    selector: Selector = ()
 
 
 @dataclass(frozen=True)
@@ -319,9 +322,12 @@ class _Builder:
         if name is None:
             return
         position = self.findings.at(path)
+        selector = selector_of(entry.get("selector")) if not failed((*path, "selector")) else ()
         if entry.get("state") == "absent":
             if not failed(path):
-                self.specs[i] = ModelSpec(name=name, kind="absent", position=position)
+                self.specs[i] = ModelSpec(
+                    name=name, kind="absent", position=position, selector=selector
+                )
             return
         settings = {**defaults, **entry}
         keep_alive = settings.get("keep_alive")
@@ -347,6 +353,7 @@ class _Builder:
             aliases=tuple(a for a in aliases if a is not None),
             create=create,
             base=base,
+            selector=selector,
         )
 
     def name(self, text: Any, path: Path_, owner: int, *, alias: bool) -> ModelName | None:

@@ -10,6 +10,7 @@ that is said (a note; with `locked`, a refusal before any change).
 from __future__ import annotations
 
 import dataclasses
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -19,9 +20,9 @@ from typing import Literal
 
 from provisioner.custom.blobs import HashCache
 from provisioner.errors import LockError, Refused, ServerError
-from provisioner.manifest.load import Manifest
+from provisioner.manifest.load import Manifest, ModelSpec
 from provisioner.manifest.lock import apply_lock, read_lock
-from provisioner.manifest.targets import select
+from provisioner.manifest.targets import for_labels, select
 from provisioner.names import Key
 from provisioner.reconcile.actions import Delete, Pull
 from provisioner.reconcile.apply import ApplyOptions, Result, apply_plan
@@ -50,6 +51,9 @@ class Settings:
     parallel: int = 2
     stall_timeout: float = DEFAULT_STALL
     targets: tuple[str, ...] = ()  # --target: only these models and what they need
+    # The server's inventory labels: models whose selector they miss are not planned
+    # here (nor pruned). A server given by --host has none.
+    labels: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -113,6 +117,7 @@ class _Run:
     """What one run shares: the pinned manifest, the server, one hash cache."""
 
     manifest: Manifest
+    declared: Manifest  # as written, narrowed to this server's labels; no lock pins
     lock: LockUse | None
     target: ResolvedHost
     client: Client
@@ -137,15 +142,34 @@ def _pinned(manifest: Manifest, cache: HashCache, locked: bool) -> tuple[Manifes
 @contextmanager
 def _run(manifest: Manifest, settings: Settings, hooks: Hooks = Hooks()) -> Iterator[_Run]:
     cache = HashCache(on_note=hooks.on_note)
-    pinned, lock = _pinned(manifest, cache, settings.locked)
+    declared, elsewhere = for_labels(manifest, dict(settings.labels))
+    if elsewhere:
+        _note(hooks, _elsewhere_note(elsewhere, settings.labels))
+    pinned, lock = _pinned(declared, cache, settings.locked)
     client, target = connect(
         manifest, settings.host, stall_timeout=settings.stall_timeout, on_retry=hooks.on_retry
     )
     with client:
-        yield _Run(pinned, lock, target, client, cache, hooks.on_retry)
+        yield _Run(pinned, declared, lock, target, client, cache, hooks.on_retry)
 
 
-def _plan(run: _Run, declared: Manifest, settings: Settings) -> Planned:
+def _note(hooks: Hooks, message: str) -> None:
+    if hooks.on_note is not None:
+        hooks.on_note(message)
+    else:
+        print(f"note: {message}", file=sys.stderr)
+
+
+def _elsewhere_note(elsewhere: tuple[ModelSpec, ...], labels: tuple[tuple[str, str], ...]) -> str:
+    names = ", ".join(s.name.display for s in elsewhere)
+    have = ", ".join(f"{k}={v}" for k, v in labels) or "no labels"
+    return (
+        f"{len(elsewhere)} model(s) are for other servers (selector; this one has {have}): {names}"
+    )
+
+
+def _plan(run: _Run, settings: Settings) -> Planned:
+    declared = run.declared
     manifest = run.manifest
     if settings.targets:
         manifest = select(manifest, settings.targets)
@@ -167,7 +191,7 @@ def plan(manifest: Manifest, settings: Settings = Settings(), hooks: Hooks = Hoo
     """Observe the server and diff it against the manifest (and its lock); nothing changes.
     Of the hooks only on_retry is called."""
     with _run(manifest, settings, hooks) as run:
-        return _plan(run, manifest, settings)
+        return _plan(run, settings)
 
 
 def apply(
@@ -181,7 +205,7 @@ def apply(
     a model the manifest declares absent is deleted without asking. With
     `settings.locked`, any difference from the lock raises Refused before a change."""
     with _run(manifest, settings, hooks) as run:
-        planned = _plan(run, manifest, settings)
+        planned = _plan(run, settings)
         if settings.locked and planned.plan.failures:
             raise Refused(tuple(f"{f.model.display}: {f.message}" for f in planned.plan.failures))
         if hooks.on_plan is not None:
@@ -239,23 +263,27 @@ def warm(manifest: Manifest, settings: Settings = Settings(), hooks: Hooks = Hoo
     with _run(manifest, settings, hooks) as run:
         state = observe_server(run.client, run.manifest, hash_cache=run.cache)
         planned = Planned(
-            manifest, run.target, run.lock, state, make_warm_plan(run.manifest, state)
+            run.declared, run.target, run.lock, state, make_warm_plan(run.manifest, state)
         )
         results = apply_plan(planned.plan, run.client, _options(settings, hooks, run.cache))
     failed = any(r.outcome != "done" for r in results)
     return Applied(planned, "failed" if failed else "done", tuple(results))
 
 
-def status(manifest: Manifest | None, settings: Settings = Settings()) -> StatusReport:
+def status(
+    manifest: Manifest | None, settings: Settings = Settings(), hooks: Hooks = Hooks()
+) -> StatusReport:
     """Every model on the server, what is loaded, and (given a manifest) what is in sync."""
     if manifest is None:
-        client, target = connect(None, settings.host, stall_timeout=settings.stall_timeout)
+        client, target = connect(
+            None, settings.host, stall_timeout=settings.stall_timeout, on_retry=hooks.on_retry
+        )
         with client:
             state = observe_server(client, None)
             running = tuple(client.ps())
         return StatusReport(target, None, None, state, running, None)
-    with _run(manifest, settings) as run:
-        planned = _plan(run, manifest, settings)
+    with _run(manifest, settings, hooks) as run:
+        planned = _plan(run, settings)
         observed = planned.state.running
         running = observed if observed is not None else tuple(run.client.ps())
-    return StatusReport(run.target, manifest, run.lock, planned.state, running, planned.plan)
+    return StatusReport(run.target, run.declared, run.lock, planned.state, running, planned.plan)

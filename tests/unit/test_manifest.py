@@ -992,8 +992,8 @@ def test_schema_documents_every_property() -> None:
     assert undocumented == []
     model_keys = set(schema["$defs"]["model"]["properties"])
     assert model_keys == {
-        "name", "digest", "pull", "insecure", "warm", "keep_alive", "aliases", "state",
-        "modelfile", "modelfile_path", "from", "system", "template", "parameters", "messages",
+        "name", "digest", "pull", "insecure", "warm", "keep_alive", "aliases", "selector",
+        "state", "modelfile", "modelfile_path", "from", "system", "template", "parameters", "messages",
         "adapters", "license", "quantize",
     }  # fmt: skip
 
