@@ -112,11 +112,20 @@ class _Origin:
 
     def error(self, offset: int, message: str) -> ModelfileError:
         line, column = self.where(offset)
-        return ModelfileError(message, file=self.source, line=line, column=column)
+        return ModelfileError(_escaped(message), file=self.source, line=line, column=column)
 
     def warning(self, offset: int, message: str) -> str:
         line, column = self.where(offset)
         return f"{self.source}:{line}:{column}: {message}"
+
+
+def _escaped(message: str) -> str:
+    """The message with what it quotes from the file made visible: a control character
+    or line separator in a quoted token (ESC, VT, NEL, U+2028...) is written as its
+    escape, so the error stays one line and sends nothing raw to the terminal."""
+    if printable_only(message) == message:
+        return message
+    return "".join(c if is_printable(c) else ascii(c)[1:-1] for c in message)
 
 
 def parse_modelfile(text: str, *, source: str, base_dir: Path) -> CreateSpec:

@@ -382,6 +382,26 @@ def test_errors_name_line_and_column(text: str, message: str, base: Path) -> Non
     )
 
 
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("FROM x\n\x1b[31mRED x\n", "unknown command '\\x1b[31mRED'"),
+        ("FROM x\nSYS\u2028TEM\n", "unknown command 'SYS\\u2028TEM'"),
+        ("FROM x\nPARAMETER te\x85mp 1\n", "invalid parameter name 'te\\x85mp'"),
+        ("FROM x\nMESSAGE us\x0ber hi\n", "invalid message role 'us\\x0ber'"),
+    ],
+)
+def test_an_error_quoting_control_characters_escapes_them(
+    text: str, shown: str, base: Path
+) -> None:
+    # Found by tests/fuzz_modelfile.py: the quoted token went out raw, so an ESC reached
+    # the terminal and a VT, NEL or U+2028 split the one-line error.
+    with pytest.raises(ModelfileError) as caught:
+        parse(text, base)
+    assert shown in caught.value.message
+    assert str(caught.value).isprintable()
+
+
 def test_warnings_for_what_ollama_ignores(base: Path) -> None:
     text = "FROM x\nPARAMETER mirostat 1\nADAPTER lora.gguf\nADAPTER ./lora.gguf\n"
     spec, warnings = parse_modelfile_with_warnings(text, source="M", base_dir=base)
