@@ -1,0 +1,76 @@
+"""Where models are copied from and to: `HOST[:PORT][/PREFIX]` or `oci:PATH`.
+
+A registry destination keeps each model's namespace/model:tag and swaps the host
+(and puts PREFIX, when given, in front): `registry.ollama.ai/library/llama3.2:latest`
+mirrored to `mirror.corp:5000/ollama` is `mirror.corp:5000/ollama/library/llama3.2:latest`
+in the registry. Ollama itself only pulls two-part repositories (host/namespace/model),
+so a mirror Ollama pulls from directly is one without a prefix.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from provisioner.errors import UsageError
+from provisioner.names import ModelName
+
+_HOST = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?$")
+_PREFIX_PART = re.compile(r"^[a-z0-9]+([._-][a-z0-9]+)*$")  # the distribution grammar
+
+
+@dataclass(frozen=True)
+class RegistryLocation:
+    host: str  # host[:port], lower case
+    prefix: str = ""  # path components before namespace/model, no slashes at the ends
+    insecure: bool = False  # plain http
+
+    def repository(self, name: ModelName) -> str:
+        """The repository `name` has at this registry (lower case, as registries serve)."""
+        path = f"{name.namespace}/{name.model}".lower()
+        return f"{self.prefix}/{path}" if self.prefix else path
+
+    def __str__(self) -> str:
+        return f"{self.host}/{self.prefix}" if self.prefix else self.host
+
+
+@dataclass(frozen=True)
+class LayoutLocation:
+    path: Path
+
+    def __str__(self) -> str:
+        return f"oci:{self.path}"
+
+
+Location = RegistryLocation | LayoutLocation
+
+
+def parse_location(text: str, *, insecure: bool = False, option: str = "--to") -> Location:
+    """Parse a DEST or --from value; a bad one is a UsageError naming the option."""
+    raw = text.strip()
+    if raw.startswith("oci:"):
+        path = raw.removeprefix("oci:")
+        if not path:
+            raise UsageError(f"{option} oci: needs a folder: oci:PATH")
+        return LayoutLocation(Path(path).expanduser())
+    scheme, sep, rest = raw.partition("://")
+    if sep:
+        if scheme not in ("http", "https"):
+            raise UsageError(f"{option} {text!r}: a registry is HOST[:PORT][/PREFIX] or oci:PATH")
+        insecure = insecure or scheme == "http"
+        raw = rest
+    host, _, prefix = raw.partition("/")
+    prefix = prefix.strip("/")
+    if not _HOST.match(host):
+        raise UsageError(
+            f"{option} {text!r}: {host!r} is not a registry host; "
+            "give HOST[:PORT][/PREFIX] (e.g. mirror.corp:5000/ollama) or oci:PATH"
+        )
+    for part in prefix.split("/") if prefix else ():
+        if not _PREFIX_PART.match(part):
+            raise UsageError(
+                f"{option} {text!r}: the path prefix part {part!r} is not a valid repository "
+                "name part (lower-case letters, digits and . _ - between them)"
+            )
+    return RegistryLocation(host.lower(), prefix, insecure)
