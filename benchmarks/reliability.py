@@ -9,21 +9,31 @@ run bounded by a timeout, and prints one row per scenario:
      200 MB model downloads, restart it on the same models folder and port,
      rerun apply; converged = GET /api/tags lists the model with the digest the
      registry serves for its tag.
-  2. tool SIGKILLed mid-pull: kill the CLI while it pulls the 200 MB model;
+  2. server SIGKILLed mid-pull, stays down: as 1, but the server is restarted
+     only after the interrupted apply has ended, so its retries cannot recover:
+     it must exit 1 with one FAILED line naming the model; then the server is
+     restarted and the rerun must converge. Both outcomes are counted.
+  3. tool SIGKILLed mid-pull: kill the CLI while it pulls the 200 MB model;
      rerun apply; converged as above.
-  3. 30 % faults: a FaultProxy in front of the real server fails ~30 % of the
+  4. 30 % faults: a FaultProxy in front of the real server fails ~30 % of the
      requests at random (500/502/503 or a reset); apply through it; converged
      is checked directly against Ollama, not through the proxy. An exit 0 while
      Ollama lacks a model is a false "in sync" (must be 0). An apply that
      exits 1 is rerun (through the faults, at most 3 times).
-  4. registry faults: the registry's API behind a FaultProxy answering the
+  5. registry faults: the registry's API behind a FaultProxy answering the
      manifest request with 5xx or resets every time; `drift --check-updates`
      for a model that is present must exit 1 (never 3), without a traceback.
-  5. fuzz: tests/fuzz_manifest.py (random, mutated and edited manifests through
-     `validate`; exit 0 or 2, never a traceback).
-  6. two concurrent applies of one manifest on one server: each exits 0 or 1
-     (a failure as one FAILED line, no traceback), and the server converges.
-  7. disk full (root only: a 100 MB tmpfs, unmounted afterwards): OLLAMA_MODELS
+  6. fuzz: tests/fuzz_manifest.py (random, mutated and edited manifests through
+     `validate`; exit 0 or 2, never a traceback), and tests/fuzz_modelfile.py
+     (random, mutated and edited Modelfiles through `validate`, on disk and
+     inline; 0 tracebacks, exit 0 or one problem line).
+  7. two concurrent applies of one manifest on one server, sharing one hash
+     cache: the manifest holds registry models, a custom model on one of them
+     and custom models from local GGUF files; each apply targets the shared
+     models and half of the local ones. Each exits 0 or 1 (a failure as one
+     FAILED line, no traceback), the server converges, and the hash cache
+     keeps an entry for every local file (neither run lost the other's).
+  8. disk full (root only: a 100 MB tmpfs, unmounted afterwards): OLLAMA_MODELS
      on it, two tiny models and the 200 MB one; the tiny ones converge, the
      big one fails with one "disk is full" line and is not retried.
 
@@ -34,6 +44,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import random
 import shutil
@@ -53,6 +64,7 @@ from tests.testbed.faultproxy import FaultProxy, Faults
 from tests.testbed.ollama_server import OllamaServer, start_server
 from tests.testbed.registry import Registry, start_registry
 from tests.testbed.seed import CATALOG, SeedModel, push_model
+from tests.testbed.tiny_models import write_completion_model
 
 PINNED = "0.11.4"
 ROOT = Path(__file__).resolve().parent.parent
@@ -98,10 +110,16 @@ class Result:
         return self.out + self.err
 
 
-def run_cli(*args: str, timeout: float = RUN_TIMEOUT) -> Result:
+def run_cli(*args: str, timeout: float = RUN_TIMEOUT, env: dict[str, str] | None = None) -> Result:
     try:
         done = subprocess.run(
-            [*CLI, *args], capture_output=True, text=True, timeout=timeout, cwd=ROOT, check=False
+            [*CLI, *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=ROOT,
+            check=False,
+            env={**os.environ, **(env or {})},
         )
     except subprocess.TimeoutExpired as e:
         return Result(-9, _text(e.stdout), _text(e.stderr) + f"\n(timed out after {timeout:.0f} s)")
@@ -168,7 +186,7 @@ def partial_bytes(server: OllamaServer) -> int:
     return sum(p.stat().st_blocks * 512 for p in blobs.glob("*-partial") if p.is_file())
 
 
-def spawn_cli(*args: str) -> subprocess.Popen[bytes]:
+def spawn_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [*CLI, *args],
         stdout=subprocess.PIPE,
@@ -176,6 +194,7 @@ def spawn_cli(*args: str) -> subprocess.Popen[bytes]:
         stdin=subprocess.DEVNULL,
         cwd=ROOT,
         start_new_session=True,
+        env={**os.environ, **(env or {})},
     )
 
 
@@ -249,6 +268,59 @@ def server_killed(bed: Bed, runs: int) -> Row:
 # 2 ---------------------------------------------------------------------------------------------
 
 
+def server_stays_down(bed: Bed, runs: int) -> Row:
+    """As server_killed, but the server is restarted only after the interrupted apply ended:
+    its retries cannot recover, so it must fail (exit 1, one line naming the model)."""
+    big = bed.big_model()
+    manifest = write_manifest(bed.work / "server-down.yaml", [big])
+    passed, converged, first_codes, gave_up, notes = 0, 0, Counter[int](), list[float](), []
+    for i in range(runs):
+        server = start_server(PINNED, bed.work / f"server-down-{i}")
+        proc: subprocess.Popen[bytes] | None = None
+        try:
+            proc = spawn_cli("--host", server.url, "apply", str(manifest))
+            if not wait_for_partial(server, proc):
+                notes.append(f"run {i}: the pull never started")
+                continue
+            time.sleep(random.uniform(0.0, 4.0))
+            server.kill()
+            killed = time.monotonic()
+            first = finish(proc)
+            proc = None
+            gave_up.append(time.monotonic() - killed)
+            first_codes[first.code] += 1
+            failed = [x for x in first.text.splitlines() if "FAILED" in x]
+            server.start()  # same models folder, same port
+            rerun = run_cli("--host", server.url, "apply", str(manifest))
+            missing = not_converged(server, bed.registry.host, [big])
+            converged += rerun.code == 0 and not missing
+            one_line = len(failed) == 1 and big in failed[0]
+            if first.code == 1 and one_line and clean(first) and rerun.code == 0 and not missing:
+                passed += 1
+                if len(notes) < 1:
+                    notes.append(failed[0].strip()[:300])
+            else:
+                notes.append(
+                    f"run {i}: first exit {first.code} ({' | '.join(failed)[:200]}), "
+                    f"rerun exit {rerun.code}, missing {missing}"
+                )
+        finally:
+            if proc is not None:
+                kill_group(proc)
+            server.stop()
+            shutil.rmtree(server.workdir, ignore_errors=True)
+    waited = gave_up or [0.0]
+    numbers = (
+        f"the interrupted apply exited {dict(sorted(first_codes.items()))} "
+        f"{min(waited):.0f}-{max(waited):.0f} s after the kill; "
+        f"{converged}/{runs} reruns converged after the restart"
+    )
+    return Row("server SIGKILLed mid-pull, stays down", runs, passed, _with(numbers, notes), 0)
+
+
+# 3 ---------------------------------------------------------------------------------------------
+
+
 def tool_killed(bed: Bed, runs: int) -> Row:
     big = bed.big_model()
     manifest = write_manifest(bed.work / "tool-killed.yaml", [big])
@@ -279,7 +351,7 @@ def tool_killed(bed: Bed, runs: int) -> Row:
     return Row("tool SIGKILLed mid-pull, rerun", runs, passed, _with(numbers, notes), 0)
 
 
-# 3 ---------------------------------------------------------------------------------------------
+# 4 ---------------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -338,7 +410,7 @@ def random_faults(bed: Bed, runs: int) -> Row:
     return Row("30 % faults (proxy before Ollama)", runs, passed, _with(numbers, notes), 0)
 
 
-# 4 ---------------------------------------------------------------------------------------------
+# 5 ---------------------------------------------------------------------------------------------
 
 
 def registry_faults(bed: Bed, runs: int) -> Row:
@@ -383,13 +455,14 @@ def registry_faults(bed: Bed, runs: int) -> Row:
     return Row("registry 5xx/reset during drift", runs, passed, _with(numbers, notes), 0)
 
 
-# 5 ---------------------------------------------------------------------------------------------
+# 6 ---------------------------------------------------------------------------------------------
 
 
-def fuzz(cases: int) -> Row:
+def fuzz(script: str, scenario: str, cases: int) -> Row:
+    """Run a fuzz script (tests/fuzz_*.py) and read its `total:` line."""
     try:
         done = subprocess.run(
-            [sys.executable, "tests/fuzz_manifest.py", "--cases", str(cases)],
+            [sys.executable, script, "--cases", str(cases)],
             capture_output=True,
             text=True,
             cwd=ROOT,
@@ -402,25 +475,59 @@ def fuzz(cases: int) -> Row:
     total = next((x for x in text.splitlines() if x.startswith("total:")), "")
     ran = int(total.split()[1]) if total else 0
     numbers = total or f"exit {code}: {text.strip()[-300:]}"
-    return Row("fuzzed manifests through validate", ran, ran if code == 0 else 0, numbers, 0)
+    if code != 0:
+        numbers = _with(numbers, [x for x in text.splitlines() if x.startswith("case ")])
+    return Row(scenario, ran, ran if code == 0 else 0, numbers, 0)
 
 
-# 6 ---------------------------------------------------------------------------------------------
+# 7 ---------------------------------------------------------------------------------------------
+
+
+LOCAL_MODELS = 4  # custom models from local GGUF files in the concurrent scenario
+
+
+def cache_lacks(cache_file: Path, files: list[Path]) -> list[str]:
+    """The files the hash cache holds no entry for (its keys start with the resolved path)."""
+    try:
+        keys = json.loads(cache_file.read_text()).get("files", {})
+    except (OSError, ValueError) as e:
+        return [f"{cache_file}: {e}"]
+    return [f.name for f in files if not any(k.startswith(f"{f.resolve()}|") for k in keys)]
 
 
 def concurrent(bed: Bed, runs: int) -> Row:
+    folder = bed.work / "concurrent"
+    folder.mkdir(exist_ok=True)
+    weights = [folder / f"w{i}.gguf" for i in range(LOCAL_MODELS)]
+    for i, file in enumerate(weights):
+        write_completion_model(file, seed=20 + i)
     base = bed.tiny[0]
+    local = [f"conc-local-{i}" for i in range(LOCAL_MODELS)]
     extra = (
         f"  - name: conc-custom\n    modelfile: |\n"
         f"      FROM {base}\n      PARAMETER temperature 0.25\n"
+    ) + "".join(
+        f"  - name: {n}\n    modelfile: FROM ./{w.name}\n"
+        for n, w in zip(local, weights, strict=True)
     )
-    manifest = write_manifest(bed.work / "concurrent.yaml", bed.tiny, extra)
-    server = start_server(PINNED, bed.work / "concurrent")
-    passed, codes, notes = 0, Counter[tuple[int, int]](), []
+    manifest = write_manifest(folder / "concurrent.yaml", bed.tiny, extra)
+    # Both runs race on the registry models and conc-custom; each hashes its own half of
+    # the local files into the one cache, so a run that overwrote the other's saves shows.
+    shared = [*bed.tiny, "conc-custom"]
+    targets = [
+        [a for name in [*shared, *local[half::2]] for a in ("--target", name)] for half in (0, 1)
+    ]
+    customs = ["conc-custom", *local]
+    server = start_server(PINNED, bed.work / "concurrent-server")
+    passed, codes, lost_runs, notes = 0, Counter[tuple[int, int]](), 0, []
     try:
         for i in range(runs):
             delete_all(server)
-            procs = [spawn_cli("--host", server.url, "apply", str(manifest)) for _ in range(2)]
+            env = {"OLLAMA_PROVISION_CACHE": str(folder / f"cache-{i}")}
+            procs = [
+                spawn_cli("--host", server.url, "apply", str(manifest), *t, env=env)
+                for t in targets
+            ]
             results: list[Result] = []
             try:
                 results = [finish(p) for p in procs]
@@ -436,16 +543,20 @@ def concurrent(bed: Bed, runs: int) -> Row:
                     failed = [x for x in r.out.splitlines() if "FAILED" in x]
                     if not failed and len(r.err.strip().splitlines()) != 1:
                         problems.append(f"exit 1 without a one-line error: {r.text.strip()[-200:]}")
-            after = run_cli("--host", server.url, "drift", str(manifest))
+            lacks = cache_lacks(folder / f"cache-{i}" / "hashes.json", weights)
+            if lacks:
+                lost_runs += 1
+                problems.append(f"the hash cache lost {lacks}")
+            after = run_cli("--host", server.url, "drift", str(manifest), env=env)
             missing = not_converged(server, bed.registry.host, bed.tiny)
-            if "conc-custom:latest" not in server.tags():
-                missing.append("conc-custom")
+            missing += [n for n in customs if f"{n}:latest" not in server.tags()]
             if missing:
                 # Both may end 1; the server must still converge on a rerun.
-                rerun = run_cli("--host", server.url, "apply", str(manifest))
+                rerun = run_cli("--host", server.url, "apply", str(manifest), env=env)
                 missing = not_converged(server, bed.registry.host, bed.tiny)
-                if rerun.code != 0 or "conc-custom:latest" not in server.tags():
-                    missing.append("conc-custom")
+                missing += [n for n in customs if f"{n}:latest" not in server.tags()]
+                if rerun.code != 0:
+                    missing.append(f"(rerun exit {rerun.code})")
             elif after.code != 0:
                 problems.append(f"drift after both exited {after.code}")
             if missing:
@@ -457,10 +568,11 @@ def concurrent(bed: Bed, runs: int) -> Row:
     finally:
         server.stop()
     numbers = "exit pairs " + ", ".join(f"{a}/{b} x{n}" for (a, b), n in sorted(codes.items()))
+    numbers += f"; {lost_runs} runs lost hash-cache entries ({LOCAL_MODELS} local files)"
     return Row("two concurrent applies, one server", runs, passed, _with(numbers, notes), 0)
 
 
-# 7 ---------------------------------------------------------------------------------------------
+# 8 ---------------------------------------------------------------------------------------------
 
 
 def disk_full(bed: Bed, runs: int) -> Row | None:
@@ -544,10 +656,26 @@ def main() -> int:
         bed = Bed(work, registry, seed, tiny)
         scenarios: list[tuple[str, Callable[[], Row | None]]] = [
             ("server killed", lambda: server_killed(bed, 3 if q else 20)),
+            ("server down", lambda: server_stays_down(bed, 2 if q else 10)),
             ("tool killed", lambda: tool_killed(bed, 2 if q else 10)),
             ("30 % faults", lambda: random_faults(bed, 5 if q else 30)),
             ("registry faults", lambda: registry_faults(bed, 3 if q else 10)),
-            ("fuzz", lambda: fuzz(300 if q else 10_000)),
+            (
+                "fuzz",
+                lambda: fuzz(
+                    "tests/fuzz_manifest.py",
+                    "fuzzed manifests through validate",
+                    300 if q else 10_000,
+                ),
+            ),
+            (
+                "fuzz modelfiles",
+                lambda: fuzz(
+                    "tests/fuzz_modelfile.py",
+                    "fuzzed Modelfiles through validate",
+                    300 if q else 4_000,
+                ),
+            ),
             ("concurrent", lambda: concurrent(bed, 3 if q else 10)),
             ("disk full", lambda: disk_full(bed, 1 if q else 3)),
         ]
