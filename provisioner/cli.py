@@ -27,43 +27,21 @@ DEFAULT_FILE = "models.yaml"
 
 @dataclass(frozen=True)
 class GlobalOptions:
-    host: str | None = None
+    hosts: tuple[str, ...] = ()
+    inventory: str | None = None
+    fleet_parallel: int = 4
     output: str = "text"
     verbose: bool = False
     quiet: bool = False
 
+    @property
+    def host(self) -> str | None:
+        """The one server of a single-server run (None: the manifest's, or OLLAMA_HOST)."""
+        return self.hosts[0] if len(self.hosts) == 1 else None
 
-def _usage_error(e: BaseException) -> bool:
-    from provisioner.errors import (
-        LockError,
-        ManifestError,
-        ModelfileError,
-        UsageError,
-        WouldOverwrite,
-    )
-
-    return isinstance(e, (ManifestError, ModelfileError, LockError, UsageError, WouldOverwrite))
-
-
-def _error_lines(e: BaseException) -> list[str]:
-    from provisioner.errors import ManifestError, ProvisionError, Refused
-
-    if isinstance(e, ManifestError):
-        return [f"error: {p}" for p in e.problems] or [f"error: {e}"]
-    if isinstance(e, Refused):
-        return [f"refusing to apply: {r}" for r in e.reasons] + ["apply --locked: nothing changed"]
-    if isinstance(e, ProvisionError):
-        return [f"error: {e}"]
-    if isinstance(e, OSError):  # a file we were told to read or write
-        where = f" {e.filename}" if e.filename else ""
-        return [f"error:{where}: {e.strerror or e}"]
-    return [f"error: unexpected {type(e).__name__}: {e} (rerun with --verbose and report it)"]
-
-
-def _exit_code(e: BaseException) -> int:
-    if isinstance(e, KeyboardInterrupt):
-        return exit_codes.INTERRUPTED
-    return exit_codes.USAGE if _usage_error(e) else exit_codes.FAILED
+    @property
+    def fleet(self) -> bool:
+        return self.inventory is not None or len(self.hosts) > 1
 
 
 def _run(opts: GlobalOptions, command: Callable[[], int]) -> NoReturn:
@@ -82,15 +60,17 @@ def _run(opts: GlobalOptions, command: Callable[[], int]) -> NoReturn:
         code = exit_codes.OK
     except KeyboardInterrupt as e:
         click.echo("interrupted; rerun the same command to converge", err=True)
-        _emit_error_document(opts, "interrupted", _exit_code(e), e)
+        _emit_error_document(opts, "interrupted", exit_codes.INTERRUPTED, e)
         code = exit_codes.INTERRUPTED
     except Exception as e:
         if opts.verbose:
             raise
-        lines = _error_lines(e)
+        from provisioner.commands.common import error_lines, exit_code_for
+
+        lines = error_lines(e)
         for line in lines:
             click.echo(line, err=True)
-        code = _exit_code(e)
+        code = exit_code_for(e)
         _emit_error_document(opts, lines[0].removeprefix("error: "), code, e)
     sys.exit(code)
 
@@ -113,8 +93,12 @@ _GLOBAL = "ollama-provision.global-options"
 def _remember(ctx: click.Context, /, param: click.Parameter, value: Any) -> Any:
     """Keep a global option's value on the root context; a later one (after the
     command name) overrides an earlier one (before it)."""
-    if value is not None and value is not False and param.name is not None:
-        ctx.find_root().meta.setdefault(_GLOBAL, {})[param.name] = value
+    if value is None or value is False or value == () or param.name is None:
+        return value
+    remembered = ctx.find_root().meta.setdefault(_GLOBAL, {})
+    if isinstance(value, tuple):  # --host, repeatable: before and after the command add up
+        value = (*remembered.get(param.name, ()), *value)
+    remembered[param.name] = value
     return value
 
 
@@ -140,14 +124,31 @@ def _global_options(fn: F) -> F:
         click.option(
             "--output",
             "-o",
-            type=click.Choice(["text", "json"]),
-            help="text for people (the default), json for machines.",
+            type=click.Choice(["text", "json", "markdown", "openmetrics"]),
+            help="text for people (the default), json for machines; markdown: the status "
+            "matrix or a fleet's summary (CI summaries); openmetrics: drift for Prometheus.",
+            callback=_remember,
+            expose_value=False,
+        ),
+        click.option(
+            "--fleet-parallel",
+            type=click.IntRange(1, 64),
+            help="Servers handled at once in a fleet run (default 4).",
+            callback=_remember,
+            expose_value=False,
+        ),
+        click.option(
+            "--inventory",
+            type=click.Path(dir_okay=False),
+            help="A YAML inventory of servers (name, host, labels...): run on all of them.",
             callback=_remember,
             expose_value=False,
         ),
         click.option(
             "--host",
-            help="Ollama server URL (else manifest, else OLLAMA_HOST).",
+            "hosts",
+            multiple=True,
+            help="Ollama server URL (else manifest, else OLLAMA_HOST); repeat it for a fleet.",
             callback=_remember,
             expose_value=False,
         ),
@@ -194,6 +195,95 @@ def _settings(opts: GlobalOptions, **chosen: Any) -> Settings:
     return Settings(host=opts.host, **chosen)
 
 
+# Which --output each command prints; a fleet adds markdown (its summary) to the rest.
+_OUTPUTS = {
+    "plan": ("text", "json"),
+    "apply": ("text", "json"),
+    "drift": ("text", "json", "openmetrics"),
+    "status": ("text", "json", "markdown"),
+    "warm": ("text", "json"),
+}
+
+
+def _check_output(opts: GlobalOptions, command: str) -> None:
+    from provisioner.errors import UsageError
+
+    allowed = _OUTPUTS.get(command, ("text", "json"))
+    if opts.fleet and command in _OUTPUTS:
+        allowed = (*allowed, "markdown")
+    if opts.output not in allowed:
+        raise UsageError(
+            f"{command} has no --output {opts.output}; choose {', '.join(sorted(set(allowed)))}"
+        )
+    if command not in _OUTPUTS and opts.fleet:
+        raise UsageError(
+            f"{command} works on one server; --inventory and repeated --host are for "
+            "plan, apply, drift, status and warm"
+        )
+    if opts.inventory is not None and opts.hosts:
+        raise UsageError("give --inventory or --host, not both")
+
+
+def _checked(opts: GlobalOptions, command: str, run: Callable[[], int]) -> Callable[[], int]:
+    """The command, after its options are checked (inside _run, so errors are one line)."""
+
+    def checked() -> int:
+        _check_output(opts, command)
+        return run()
+
+    return checked
+
+
+def _servers(opts: GlobalOptions) -> Any:
+    from provisioner.fleet.inventory import from_hosts, load_inventory
+
+    return load_inventory(opts.inventory) if opts.inventory else from_hosts(opts.hosts)
+
+
+def _fleet(
+    opts: GlobalOptions,
+    command: str,
+    file: str | None,
+    settings: Settings,
+    make_job: Callable[[Any, Any], Any] | None = None,
+    *,
+    drift_exit: bool = False,
+) -> Callable[[], int]:
+    """The command over every server of the fleet (or, for the status matrix and
+    openmetrics, over the one server of a single-server run)."""
+
+    def fleet_run() -> int:
+        from provisioner.commands import fleet
+        from provisioner.commands.common import echo_notes
+        from provisioner.fleet.inventory import resolved
+        from provisioner.manifest.load import load_manifest
+
+        _check_output(opts, command)
+        manifest = load_manifest(file) if file is not None else None
+        if opts.output == "text":
+            echo_notes(manifest, None)
+        servers = _servers(opts) if opts.fleet else (
+            resolved(manifest.server.host if manifest else None),
+        )  # fmt: skip
+        options = _fleet_options(opts)
+        if command == "status":
+            return fleet.status_matrix(servers, manifest, settings, options)
+        if command == "drift" and opts.output == "openmetrics":
+            assert manifest is not None
+            return fleet.openmetrics(servers, manifest, settings, options)
+        assert make_job is not None
+        job = make_job(manifest, options)
+        return fleet.run(command, servers, job, options, drift_exit=drift_exit)
+
+    return fleet_run
+
+
+def _fleet_options(opts: GlobalOptions) -> Any:
+    from provisioner.commands.fleet import Options
+
+    return Options(opts.output, opts.verbose, opts.quiet, opts.fleet_parallel)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @_global_options
 @click.version_option(package_name="ollama-provision")
@@ -236,8 +326,12 @@ def validate(ctx: click.Context, /, files: tuple[str, ...], allow_unset: bool) -
 
     _run(
         opts,
-        lambda: command.run(
-            list(files) or [DEFAULT_FILE], output=opts.output, allow_unset=allow_unset
+        _checked(
+            opts,
+            "validate",
+            lambda: command.run(
+                list(files) or [DEFAULT_FILE], output=opts.output, allow_unset=allow_unset
+            ),
         ),
     )
 
@@ -299,16 +393,27 @@ def apply(
         stall_timeout=stall_timeout,
         targets=targets,
     )
+    if opts.fleet:
+        from provisioner.commands import fleet
+
+        def job(manifest: Any, options: Any) -> Any:
+            return fleet.apply_job(manifest, settings, options, dry_run=dry_run, yes=yes)
+
+        _run(opts, _fleet(opts, "apply", file, settings, job))
     _run(
         opts,
-        lambda: command.run(
-            file,
-            settings,
-            output=opts.output,
-            quiet=opts.quiet,
-            dry_run=dry_run,
-            yes=yes,
-            verbose=opts.verbose,
+        _checked(
+            opts,
+            "apply",
+            lambda: command.run(
+                file,
+                settings,
+                output=opts.output,
+                quiet=opts.quiet,
+                dry_run=dry_run,
+                yes=yes,
+                verbose=opts.verbose,
+            ),
         ),
     )
 
@@ -335,15 +440,26 @@ def plan(
     from provisioner.commands import plan as command
 
     settings = _settings(opts, check_updates=check_updates, prune=prune, targets=targets)
+    if opts.fleet:
+        from provisioner.commands import fleet
+
+        def job(manifest: Any, options: Any) -> Any:
+            return fleet.plan_job(manifest, settings, options, exit_code)
+
+        _run(opts, _fleet(opts, "plan", file, settings, job, drift_exit=exit_code))
     _run(
         opts,
-        lambda: command.run(
-            file,
-            settings,
-            output=opts.output,
-            exit_code=exit_code,
-            verbose=opts.verbose,
-            quiet=opts.quiet,
+        _checked(
+            opts,
+            "plan",
+            lambda: command.run(
+                file,
+                settings,
+                output=opts.output,
+                exit_code=exit_code,
+                verbose=opts.verbose,
+                quiet=opts.quiet,
+            ),
         ),
     )
 
@@ -360,10 +476,21 @@ def drift(ctx: click.Context, /, file: str, targets: tuple[str, ...], check_upda
     from provisioner.commands import drift as command
 
     settings = _settings(opts, check_updates=check_updates, targets=targets)
+    if opts.fleet or opts.output == "openmetrics":
+        from provisioner.commands import fleet
+
+        def job(manifest: Any, options: Any) -> Any:
+            return fleet.drift_job(manifest, settings, options)
+
+        _run(opts, _fleet(opts, "drift", file, settings, job, drift_exit=True))
     _run(
         opts,
-        lambda: command.run(
-            file, settings, output=opts.output, verbose=opts.verbose, quiet=opts.quiet
+        _checked(
+            opts,
+            "drift",
+            lambda: command.run(
+                file, settings, output=opts.output, verbose=opts.verbose, quiet=opts.quiet
+            ),
         ),
     )
 
@@ -377,7 +504,17 @@ def warm(ctx: click.Context, /, file: str) -> None:
     opts = _opts(ctx)
     from provisioner.commands import warm as command
 
-    _run(opts, lambda: command.run(file, _settings(opts), output=opts.output))
+    if opts.fleet:
+        from provisioner.commands import fleet
+
+        def job(manifest: Any, options: Any) -> Any:
+            return fleet.warm_job(manifest, _settings(opts), options)
+
+        _run(opts, _fleet(opts, "warm", file, _settings(opts), job))
+    _run(
+        opts,
+        _checked(opts, "warm", lambda: command.run(file, _settings(opts), output=opts.output)),
+    )
 
 
 @cli.command()
@@ -389,7 +526,12 @@ def status(ctx: click.Context, /, file: str | None) -> None:
     opts = _opts(ctx)
     from provisioner.commands import status as command
 
-    _run(opts, lambda: command.run(file, _settings(opts), output=opts.output))
+    if opts.fleet or opts.output == "markdown":
+        _run(opts, _fleet(opts, "status", file, _settings(opts)))
+    _run(
+        opts,
+        _checked(opts, "status", lambda: command.run(file, _settings(opts), output=opts.output)),
+    )
 
 
 @cli.command()
@@ -401,7 +543,7 @@ def lock(ctx: click.Context, /, file: str) -> None:
     opts = _opts(ctx)
     from provisioner.commands import lock as command
 
-    _run(opts, lambda: command.run(file, output=opts.output))
+    _run(opts, _checked(opts, "lock", lambda: command.run(file, output=opts.output)))
 
 
 @cli.command(name="export")
@@ -437,8 +579,12 @@ def export_(ctx: click.Context, /, output_file: str | None, force: bool) -> None
 
     _run(
         opts,
-        lambda: command.run(
-            output_file, host=opts.host, force=force, quiet=opts.quiet, output=opts.output
+        _checked(
+            opts,
+            "export",
+            lambda: command.run(
+                output_file, host=opts.host, force=force, quiet=opts.quiet, output=opts.output
+            ),
         ),
     )
 
@@ -453,7 +599,14 @@ def init(ctx: click.Context, /, file: str | None, force: bool) -> None:
     opts = _opts(ctx)
     from provisioner.commands import init as command
 
-    _run(opts, lambda: command.run(file, force=force, quiet=opts.quiet, output=opts.output))
+    _run(
+        opts,
+        _checked(
+            opts,
+            "init",
+            lambda: command.run(file, force=force, quiet=opts.quiet, output=opts.output),
+        ),
+    )
 
 
 def main() -> None:

@@ -56,13 +56,16 @@ _PLAIN_EXAMPLE = re.compile(r"[A-Za-z_][A-Za-z0-9_./:-]*")
 @functools.cache
 def manifest_schema() -> dict[str, Any]:
     """The schema: inside the installed package, else in the source checkout."""
-    packaged = resources.files("provisioner").joinpath("schemas").joinpath(SCHEMA_NAME)
+    return load_schema(SCHEMA_NAME)
+
+
+def load_schema(name: str) -> dict[str, Any]:
+    """A schema of schemas/ (the manifest's, the inventory's): packaged, else the checkout's."""
+    packaged = resources.files("provisioner").joinpath("schemas").joinpath(name)
     if packaged.is_file():
         text = packaged.read_text(encoding="utf-8")
     else:
-        text = (Path(__file__).resolve().parents[2] / "schemas" / SCHEMA_NAME).read_text(
-            encoding="utf-8"
-        )
+        text = (Path(__file__).resolve().parents[2] / "schemas" / name).read_text(encoding="utf-8")
     schema: dict[str, Any] = json.loads(text)
     return schema
 
@@ -78,11 +81,12 @@ def parameter_types() -> dict[str, tuple[str, bool]]:
 
 
 @functools.cache
-def _validator() -> Draft202012Validator:
+def _validator(name: str = SCHEMA_NAME) -> Draft202012Validator:
     from jsonschema import Draft202012Validator
 
     # Local $refs inlined: the same rules, validated about a third faster.
-    return Draft202012Validator(_inline_refs(manifest_schema(), manifest_schema()["$defs"]))
+    schema = load_schema(name)
+    return Draft202012Validator(_inline_refs(schema, schema.get("$defs", {})))
 
 
 def _inline_refs(schema: Any, defs: dict[str, Any]) -> Any:
@@ -106,19 +110,19 @@ class SchemaIssue:
     message: str
 
 
-def check(data: Any) -> list[SchemaIssue]:
+def check(data: Any, schema: str = SCHEMA_NAME) -> list[SchemaIssue]:
     """Every schema violation in data, at most one per path.
 
-    A document found valid before (same schema, same content after ${VAR}
+    A manifest found valid before (same schema, same content after ${VAR}
     expansion) is remembered by its hash in the cache folder, so a no-op apply
     does not import jsonschema at all; only valid documents are remembered.
     """
-    seen = _seen_valid(data)
+    seen = _seen_valid(data) if schema == SCHEMA_NAME else None
     if seen is not None and seen.exists():
         return []
     issues: dict[tuple[PathPart, ...], SchemaIssue] = {}
-    for error in _validator().iter_errors(data):
-        for issue in _translate(error, data):
+    for error in _validator(schema).iter_errors(data):
+        for issue in _translate(error, data, manifest=schema == SCHEMA_NAME):
             issues.setdefault(issue.path, issue)
     if not issues and seen is not None:
         with contextlib.suppress(OSError):  # a cache we cannot write only costs time
@@ -144,6 +148,8 @@ def _seen_valid(data: Any) -> Path | None:
 
 def is_secret(path: Sequence[PathPart]) -> bool:
     """Header values are secrets: no message may show them."""
+    if len(path) >= 3 and path[0] == "servers" and path[2] == "headers":
+        return True  # an inventory's servers[i].headers
     return tuple(path[:2]) == ("server", "headers")
 
 
@@ -151,10 +157,10 @@ def where(path: Sequence[PathPart], data: Any) -> str:
     """A phrase naming a place in the document: "in model 'llama3.2'", "in 'server'"..."""
     if not path:
         return "at the top level"
-    if path[0] == "models" and len(path) >= 2 and isinstance(path[1], int):
-        model = model_label(path[1], data)
+    if path[0] in ("models", "servers") and len(path) >= 2 and isinstance(path[1], int):
+        entry = model_label(path[1], data) if path[0] == "models" else server_label(path[1], data)
         rest = path[2:]
-        return f"in {model}" if not rest else f"in {_dotted(rest)} of {model}"
+        return f"in {entry}" if not rest else f"in {_dotted(rest)} of {entry}"
     return f"in {_dotted(path)}"
 
 
@@ -175,12 +181,23 @@ def model_label(index: int, data: Any) -> str:
     return f"model {name!r}" if isinstance(name, str) and name else f"models[{index}]"
 
 
+def server_label(index: int, data: Any) -> str:
+    """ "server 'gpu-1'" when an inventory entry has a usable name, else "servers[i]"."""
+    try:
+        name = data["servers"][index]["name"]
+    except (KeyError, IndexError, TypeError):
+        name = None
+    return f"server {name!r}" if isinstance(name, str) and name else f"servers[{index}]"
+
+
 def subject(path: Sequence[PathPart], data: Any) -> str:
     """The value at path, named for a message: "'warm' in model 'x'", "aliases[1] in ..."."""
     if not path:
         return "the manifest"
     if path[0] == "models" and len(path) == 2 and isinstance(path[1], int):
         return model_label(path[1], data)
+    if path[0] == "servers" and len(path) == 2 and isinstance(path[1], int):
+        return server_label(path[1], data)
     if isinstance(path[-1], int) and len(path) >= 2:
         return f"{path[-2]}[{path[-1]}] {where(path[:-2], data)}"
     return f"'{path[-1]}' {where(path[:-1], data)}"
@@ -203,12 +220,12 @@ def suggestion(word: str, choices: Iterable[str]) -> str:
     return f" (did you mean '{close}'?)" if close and close != word else ""
 
 
-def _translate(error: ValidationError, data: Any) -> list[SchemaIssue]:
+def _translate(error: ValidationError, data: Any, *, manifest: bool = True) -> list[SchemaIssue]:
     path = tuple(error.absolute_path)
     schema = error.schema if isinstance(error.schema, dict) else {}
     kind = error.validator
     if kind == "additionalProperties":
-        return _unknown_keys(error, path, data)
+        return _unknown_keys(error, path, data, manifest=manifest)
     if kind == "propertyNames":
         return []  # reported by the nested error of the name itself
     if kind == "pattern" and "propertyNames" in error.relative_schema_path:
@@ -244,7 +261,7 @@ def _instance(error: ValidationError) -> Any:
 
 
 def _unknown_keys(
-    error: ValidationError, path: tuple[PathPart, ...], data: Any
+    error: ValidationError, path: tuple[PathPart, ...], data: Any, *, manifest: bool = True
 ) -> list[SchemaIssue]:
     schema = error.schema if isinstance(error.schema, dict) else {}
     known = list(schema.get("properties", {}))
@@ -256,7 +273,7 @@ def _unknown_keys(
         hint = suggestion(key, known)
         if not hint and path == ("defaults",) and key in _section_keys()["model"]:
             hint = f"; '{key}' cannot be a default, set it on each model"
-        elif not hint:
+        elif not hint and manifest:  # the manifest's other sections, not an inventory's
             hint = _elsewhere(key)
         issues.append(
             SchemaIssue((*path, key), True, f"unknown key '{key}' {where(path, data)}{hint}")

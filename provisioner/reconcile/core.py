@@ -54,6 +54,7 @@ class Settings:
     # The server's inventory labels: models whose selector they miss are not planned
     # here (nor pruned). A server given by --host has none.
     labels: tuple[tuple[str, str], ...] = ()
+    host_source: str = "--host"  # where `host` came from, for the hint when it is down
 
 
 @dataclass(frozen=True)
@@ -147,7 +148,11 @@ def _run(manifest: Manifest, settings: Settings, hooks: Hooks = Hooks()) -> Iter
         _note(hooks, _elsewhere_note(elsewhere, settings.labels))
     pinned, lock = _pinned(declared, cache, settings.locked)
     client, target = connect(
-        manifest, settings.host, stall_timeout=settings.stall_timeout, on_retry=hooks.on_retry
+        declared,
+        settings.host,
+        stall_timeout=settings.stall_timeout,
+        on_retry=hooks.on_retry,
+        host_source=settings.host_source,
     )
     with client:
         yield _Run(pinned, declared, lock, target, client, cache, hooks.on_retry)
@@ -276,7 +281,11 @@ def status(
     """Every model on the server, what is loaded, and (given a manifest) what is in sync."""
     if manifest is None:
         client, target = connect(
-            None, settings.host, stall_timeout=settings.stall_timeout, on_retry=hooks.on_retry
+            None,
+            settings.host,
+            stall_timeout=settings.stall_timeout,
+            on_retry=hooks.on_retry,
+            host_source=settings.host_source,
         )
         with client:
             state = observe_server(client, None)

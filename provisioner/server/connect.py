@@ -22,17 +22,18 @@ def connect(
     *,
     stall_timeout: float = DEFAULT_STALL,
     on_retry: RetryCallback | None = None,
+    host_source: str = "--host",
 ) -> tuple[Client, ResolvedHost]:
     """Resolve the host (--host > manifest > OLLAMA_HOST > default) and open a client
-    with the manifest's headers and timeout."""
+    with the manifest's headers and timeout. host_source: where `host` came from."""
     server = manifest.server if manifest is not None else ServerSettings()
-    target = resolve_host(host, server.host)
+    target = resolve_host(host, server.host, cli_source=host_source)
     client = Client(
         target.url,
         headers=server.headers,
         timeout=server.timeout or DEFAULT_TIMEOUT,
         stall_timeout=stall_timeout,
         on_retry=on_retry,
-        hint=HINTS.get(target.source, HINTS["default"]),
+        hint=HINTS.get(target.source, f"check {target.source}"),
     )
     return client, target

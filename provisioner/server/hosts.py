@@ -81,10 +81,13 @@ def parse_host(value: str) -> tuple[str, str | None]:
     return base, note
 
 
-def resolve_host(cli_host: str | None, manifest_host: str | None) -> ResolvedHost:
-    """Apply the precedence --host > manifest > OLLAMA_HOST > default."""
+def resolve_host(
+    cli_host: str | None, manifest_host: str | None, *, cli_source: str = "--host"
+) -> ResolvedHost:
+    """Apply the precedence --host > manifest > OLLAMA_HOST > default. cli_source names
+    where cli_host came from when that is not --host (an inventory's server entry)."""
     for value, source in (
-        (cli_host, "--host"),
+        (cli_host, cli_source),
         (manifest_host, "manifest"),
         (os.environ.get("OLLAMA_HOST"), "OLLAMA_HOST"),
     ):

@@ -22,6 +22,8 @@ from provisioner.views.rows import status_rows
 
 if TYPE_CHECKING:  # only export needs it: keep it out of every other command's start-up
     from provisioner.export.build import Export
+    from provisioner.fleet.inventory import Server
+    from provisioner.views.fleet import Row as FleetRow
 
 FORMAT_VERSION = 1  # of the JSON documents; see schemas/output.schema.json
 
@@ -217,4 +219,39 @@ def export_document(export: Export, server: str, path: Path | None, manifest: st
             for kind in ("registry", "custom", "unreproducible")
         },
         skipped=list(export.skipped),
+    )
+
+
+def fleet_document(
+    command: str,
+    rows: Sequence[FleetRow],
+    documents: Sequence[tuple[Server, Document]],
+    exit_code: int,
+) -> Document:
+    """One document for a run over many servers: a summary row and the server's own
+    document (or its error document) for each."""
+    by_name = {server.name: doc for server, doc in documents}
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r.result] = counts.get(r.result, 0) + 1
+    return document(
+        "fleet",
+        command=command,
+        exit_code=exit_code,
+        summary=counts,
+        servers=[
+            {
+                "name": r.name,
+                "host": r.host,
+                "labels": r.labels,
+                "server_version": r.version,
+                "result": r.result,
+                "actions": r.actions,
+                "seconds": r.seconds,
+                "exit_code": r.code,
+                "error": r.message,
+                "document": by_name[r.name],
+            }
+            for r in rows
+        ],
     )
