@@ -609,5 +609,69 @@ def init(ctx: click.Context, /, file: str | None, force: bool) -> None:
     )
 
 
+@cli.command(name="mirror")
+@click.argument("file", required=False, type=click.Path(dir_okay=False, allow_dash=True))
+@click.option(
+    "--to",
+    "to",
+    required=True,
+    metavar="DEST",
+    help="HOST[:PORT][/PREFIX] (a registry) or oci:PATH (an OCI image layout on disk).",
+)
+@click.option(
+    "--from",
+    "from_",
+    metavar="oci:PATH",
+    help="Read the models from this layout instead of their registries "
+    "(without FILE: every model it holds).",
+)
+@click.option("--to-insecure", is_flag=True, help="The destination registry speaks plain http.")
+@click.option(
+    "--parallel",
+    default=4,
+    show_default=True,
+    type=click.IntRange(1, 32),
+    help="How many blobs move at once.",
+)
+@_global_options
+@click.pass_context
+def mirror_(
+    ctx: click.Context,
+    /,
+    file: str | None,
+    to: str,
+    from_: str | None,
+    to_insecure: bool,
+    parallel: int,
+) -> None:
+    """Copy FILE's registry models (and the bases its custom models need), manifest and
+    every blob with digests preserved, to a registry or an OCI layout.
+
+    \b
+    Resumable and idempotent: a blob the destination has is not sent again, every
+    blob's sha256 is checked while it streams, and a model's manifest is written
+    last, so a model appears at the destination only when whole. Credentials for
+    private registries come from the docker config file ($DOCKER_CONFIG/config.json
+    or ~/.docker/config.json) or from OLLAMA_PROVISION_REGISTRY_HOST with
+    OLLAMA_PROVISION_REGISTRY_USER and _PASSWORD (or _TOKEN).
+    """
+    opts = _opts(ctx)
+    from provisioner.commands import mirror as command
+
+    _run(
+        opts,
+        lambda: command.run(
+            file,
+            to=to,
+            from_=from_,
+            to_insecure=to_insecure,
+            parallel=parallel,
+            output=opts.output,
+            quiet=opts.quiet,
+            default_file=DEFAULT_FILE,
+        ),
+    )
+
+
 def main() -> None:
     cli(prog_name="ollama-provision")

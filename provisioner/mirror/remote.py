@@ -180,6 +180,18 @@ class Registry:
             )
         return AuthFailed(message, status=401, host=self.host)
 
+    def check_access(self, repo: str) -> None:
+        """Meet the registry's challenge once, before any copying: a registry that wants
+        credentials we lack (or refuses ours) is one error, not one per model."""
+        response = self._request("POST", f"{self.base}/v2/{repo}/blobs/uploads/", repo, PUSH)
+        if response.status_code == 202 and response.headers.get("location"):
+            location = urljoin(self.base + "/", str(response.headers["location"]))
+            self._request("DELETE", location, repo, PUSH)  # cancel the probe's upload
+            return
+        if response.status_code in (401, 403):
+            raise self._auth_failed(response, f"pushing to {repo}")
+        raise self._failed(response, f"starting an upload to {repo}")
+
     # --- manifests --------------------------------------------------------------------
 
     def manifest(self, repo: str, ref: str) -> FetchedManifest:

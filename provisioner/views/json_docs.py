@@ -23,6 +23,7 @@ from provisioner.views.rows import status_rows
 if TYPE_CHECKING:  # only export needs it: keep it out of every other command's start-up
     from provisioner.export.build import Export
     from provisioner.fleet.inventory import Server
+    from provisioner.mirror.copy import MirrorReport
     from provisioner.views.fleet import Row as FleetRow
 
 FORMAT_VERSION = 1  # of the JSON documents; see schemas/output.schema.json
@@ -254,4 +255,32 @@ def fleet_document(
             }
             for r in rows
         ],
+    )
+
+
+def mirror_document(report: MirrorReport) -> Document:
+    """What mirror copied: per model, blobs and bytes copied, mounted and skipped."""
+    fields = ("blobs_copied", "blobs_mounted", "blobs_skipped")
+    sizes = ("bytes_copied", "bytes_mounted", "bytes_skipped")
+    return document(
+        "mirror",
+        source=report.source,
+        destination=report.destination,
+        models=[
+            {
+                "model": m.name,
+                "target": m.target,
+                "status": m.status,
+                "digest": m.digest,
+                **{f: getattr(m, f) for f in (*fields, *sizes)},
+                "error": m.error,
+            }
+            for m in report.models
+        ],
+        totals={
+            "models": len(report.models),
+            "failed": len(report.failed),
+            **{f: report.total(f) for f in (*fields, *sizes)},
+        },
+        seconds=round(report.seconds, 3),
     )

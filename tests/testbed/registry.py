@@ -56,6 +56,7 @@ class LoggedRequest:
     path: str
     status: int
     body_bytes: int  # the request's Content-Length (0 when it had none)
+    digest: str | None = None  # an upload's ?digest= (the blob it commits)
 
     @property
     def blob_upload(self) -> bool:
@@ -64,11 +65,17 @@ class LoggedRequest:
 
     @staticmethod
     def parse(line: str) -> LoggedRequest:
-        method, path, status, length = line.split(" ")
-        return LoggedRequest(method, path, int(status), int(length) if length != "-" else 0)
+        method, path, status, length, digest = line.split(" ")
+        return LoggedRequest(
+            method,
+            path,
+            int(status),
+            int(length) if length != "-" else 0,
+            digest.replace("%3A", ":").replace("%3a", ":") if digest != "-" else None,
+        )
 
 
-_REQUEST_FORMAT = "'$request_method $uri $status $content_length'"
+_REQUEST_FORMAT = "'$request_method $uri $status $content_length $arg_digest'"
 
 
 def _require(tool: str) -> str:

@@ -1,0 +1,111 @@
+"""`mirror [FILE] --to DEST [--from oci:PATH]`: copy models, digests preserved, to a
+registry or an OCI layout on disk (see provisioner/mirror/)."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from provisioner import exit_codes
+from provisioner.commands.common import echo_document, echo_lines, echo_notes, echo_retry
+from provisioner.errors import UsageError
+from provisioner.manifest.load import load_manifest
+from provisioner.mirror.copy import mirror
+from provisioner.mirror.endpoints import (
+    Destination,
+    LayoutDestination,
+    LayoutSource,
+    RegistryDestination,
+    RegistryPool,
+    RegistrySource,
+    Source,
+)
+from provisioner.mirror.layout import Layout
+from provisioner.mirror.locations import LayoutLocation, RegistryLocation, parse_location
+from provisioner.mirror.select import Wanted, models_to_mirror
+from provisioner.views import json_docs
+from provisioner.views.mirror import mirror_lines
+from provisioner.views.progress import progress_view
+
+
+def run(
+    file: str | None,
+    *,
+    to: str,
+    from_: str | None,
+    to_insecure: bool,
+    parallel: int,
+    output: str,
+    quiet: bool,
+    default_file: str,
+) -> int:
+    target = parse_location(to, insecure=to_insecure)
+    origin = parse_location(from_, option="--from") if from_ else None
+    if isinstance(origin, RegistryLocation):
+        raise UsageError("--from takes oci:PATH; models are read from the registry their name says")
+    if origin is not None and origin == target:
+        raise UsageError(f"--from and --to are the same layout ({target})")
+    if file is None and origin is None:
+        file = default_file
+    manifest = load_manifest(file) if file is not None else None
+    if manifest is not None and output == "text":
+        echo_notes(manifest, None)
+
+    pool = RegistryPool()
+    try:
+        source: Source
+        if isinstance(origin, LayoutLocation):
+            layout = Layout.open(origin.path)
+            source = LayoutSource(layout)
+            wanted = (
+                models_to_mirror(manifest)
+                if manifest is not None
+                else tuple(Wanted(e.name, False) for e in layout.entries().values())
+            )
+        else:
+            source = RegistrySource(pool)
+            wanted = models_to_mirror(manifest) if manifest is not None else ()
+        if not wanted:
+            what = "the layout holds no model" if manifest is None else "no registry model"
+            click.echo(f"nothing to mirror: {what}", err=True)
+            if output == "json":
+                echo_document(json_docs.mirror_document(mirror([], source, _null(target))))
+            return exit_codes.OK
+        destination = _destination(target, pool, wanted)
+        view = progress_view(quiet=quiet or output == "json", stream=sys.stderr)
+        try:
+            report = mirror(
+                wanted,
+                source,
+                destination,
+                parallel=parallel,
+                on_progress=view,
+                on_retry=echo_retry if output == "text" else None,
+            )
+        finally:
+            view.close()
+    finally:
+        pool.close()
+    if output == "json":
+        echo_document(json_docs.mirror_document(report))
+    else:
+        echo_lines(mirror_lines(report, quiet=quiet))
+    return exit_codes.FAILED if report.failed else exit_codes.OK
+
+
+def _destination(
+    target: RegistryLocation | LayoutLocation, pool: RegistryPool, wanted: tuple[Wanted, ...]
+) -> Destination:
+    if isinstance(target, LayoutLocation):
+        return LayoutDestination(Layout.create(target.path))
+    # One check before any copying: a registry that wants credentials is one clear line.
+    pool.get(target.host, target.insecure).check_access(target.repository(wanted[0].name))
+    return RegistryDestination(target, pool)
+
+
+def _null(target: RegistryLocation | LayoutLocation) -> Destination:
+    """A destination nothing is copied to (for the empty report): never opened."""
+    if isinstance(target, LayoutLocation):
+        return LayoutDestination(Layout(target.path))
+    return RegistryDestination(target, RegistryPool())
