@@ -1,0 +1,296 @@
+"""The Ansible collection end to end: the real ansible-playbook (ansible-core from the
+dev extras) runs examples/ansible/playbook.yml against three real Ollama servers,
+v0.11.4 and v0.34.4 mixed, one inventory host each (ansible_connection: local)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.testbed.build import PINNED
+from tests.testbed.fixtures import FilledRegistry
+from tests.testbed.ollama_server import OllamaServer, start_server
+
+REPO = Path(__file__).resolve().parents[2]
+PLAYBOOK = REPO / "examples" / "ansible" / "playbook.yml"
+ANSIBLE_PLAYBOOK = Path(sys.executable).with_name("ansible-playbook")
+MUTATING = {"/api/pull", "/api/create", "/api/copy", "/api/delete", "/api/blobs"}
+HOSTS = ("old-1", "new-1", "old-2")
+
+
+_RESULT = re.compile(r"^(?:ok|changed|fatal|failed): \[([^\]]+)\](?:: FAILED!)? => ", re.M)
+_TASK = re.compile(r"^TASK \[(.*)\] \**$", re.M)
+_RECAP = re.compile(r"^(\S+)\s+: ((?:\w+=\d+\s*)+)$", re.M)
+
+
+@dataclass
+class Run:
+    """A run of ansible-playbook -v with the default callback printing results as JSON
+    (core has no JSON callback; ansible.posix's is not installed here)."""
+
+    code: int
+    out: str
+    err: str
+
+    def stats(self) -> dict[str, dict[str, int]]:
+        """The PLAY RECAP: host -> {ok, changed, failed, ...}."""
+        recap = self.out[self.out.index("PLAY RECAP") :]
+        return {
+            host: {k: int(v) for k, v in (f.split("=") for f in fields.split())}
+            for host, fields in _RECAP.findall(recap)
+        }
+
+    def task(self, name: str) -> dict[str, dict[str, Any]]:
+        """Each host's result of the task `name`."""
+        found: dict[str, dict[str, Any]] = {}
+        tasks = [(m.start(), m.group(1)) for m in _TASK.finditer(self.out)]
+        for match in _RESULT.finditer(self.out):
+            task = [t for start, t in tasks if start < match.start()][-1]
+            if task == name:
+                result, _ = json.JSONDecoder().raw_decode(self.out, match.end())
+                found[match.group(1)] = result
+        assert found, f"no result of task {name!r} in:\n{self.out}"
+        return found
+
+
+@pytest.fixture
+def servers(
+    ollama: OllamaServer, newest_ollama: OllamaServer, tmp_path: Path
+) -> Iterator[dict[str, OllamaServer]]:
+    third = start_server(PINNED, tmp_path / "third")
+    try:
+        yield dict(zip(HOSTS, (ollama, newest_ollama, third), strict=True))
+    finally:
+        third.stop()
+
+
+def _inventory(
+    tmp_path: Path, servers: dict[str, OllamaServer], manifests: dict[str, Path] | None = None
+) -> Path:
+    hosts: dict[str, dict[str, str]] = {}
+    for name, server in servers.items():
+        hosts[name] = {"ollama_host": server.url}
+        if manifests and name in manifests:
+            hosts[name]["models_manifest"] = str(manifests[name])
+    inventory = {
+        "all": {
+            "children": {
+                "ollama_servers": {
+                    "vars": {
+                        "ansible_connection": "local",
+                        "ansible_python_interpreter": sys.executable,
+                    },
+                    "hosts": hosts,
+                }
+            }
+        }
+    }
+    path = tmp_path / "inventory.yml"
+    path.write_text(json.dumps(inventory, indent=2))  # JSON is YAML
+    return path
+
+
+def _playbook(
+    tmp_path: Path,
+    registry: FilledRegistry,
+    inventory: Path,
+    *args: str,
+    playbook: Path = PLAYBOOK,
+    verbose: bool = True,
+) -> Run:
+    env = {
+        **os.environ,
+        "ANSIBLE_COLLECTIONS_PATH": str(REPO),
+        "ANSIBLE_STDOUT_CALLBACK": "default",
+        "ANSIBLE_CALLBACK_RESULT_FORMAT": "json",
+        "ANSIBLE_LOCAL_TEMP": str(tmp_path / "ansible-local"),
+        "ANSIBLE_REMOTE_TEMP": str(tmp_path / "ansible-remote"),
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_FORCE_COLOR": "0",
+        "DEMO_REGISTRY": registry.host,
+    }
+    env.pop("OLLAMA_HOST", None)  # every host must be reached through its own ollama_host
+    verbosity = ["-v"] if verbose else []  # -v prints every result (as JSON)
+    result = subprocess.run(
+        [str(ANSIBLE_PLAYBOOK), *verbosity, "-i", str(inventory), str(playbook), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=240,
+    )
+    return Run(result.returncode, result.stdout, result.stderr)
+
+
+def _mutations(server: OllamaServer, since: int = 0) -> list[str]:
+    return [p for _, m, p in server.settled_requests()[since:] if m != "GET" and p in MUTATING]
+
+
+def _manifest(tmp_path: Path, name: str, *models: str) -> Path:
+    path = tmp_path / name
+    entries = "".join(f"  - name: {m}\n    insecure: true\n" for m in models)
+    path.write_text(f"version: 1\nmodels:\n{entries}")
+    return path
+
+
+def test_the_playbook_converges_three_servers_then_is_a_no_op(
+    servers: dict[str, OllamaServer], registry: FilledRegistry, tmp_path: Path
+) -> None:
+    inventory = _inventory(tmp_path, servers)
+    first = _playbook(tmp_path, registry, inventory)
+    assert first.code == 0, first.out + first.err
+    for host in HOSTS:
+        assert first.stats()[host]["changed"] == 1, first.stats()
+        assert first.stats()[host]["failed"] == 0
+    results = first.task("Converge the server's models")
+    tiny, embed = registry.name("library/tiny"), registry.name("library/tiny-embed")
+    for host, server in servers.items():
+        assert results[host]["actions"] == [
+            {"model": tiny, "action": "pull", "reason": "missing", "outcome": "done"},
+            {"model": embed, "action": "pull", "reason": "missing", "outcome": "done"},
+        ]
+        assert [(d["model"], d["kind"]) for d in results[host]["drifts"]] == [
+            (tiny, "missing"),
+            (embed, "missing"),
+        ]
+        assert results[host]["msg"] == "apply: 2 done"
+        assert results[host]["server_version"] == server.version
+        assert sorted(server.tags()) == sorted([tiny, embed])
+        assert _mutations(server) == ["/api/pull", "/api/pull"]
+
+    counts = {host: len(server.settled_requests()) for host, server in servers.items()}
+    second = _playbook(tmp_path, registry, inventory)
+    assert second.code == 0, second.out + second.err
+    results = second.task("Converge the server's models")
+    for host, server in servers.items():
+        assert second.stats()[host]["changed"] == 0, second.stats()
+        assert results[host]["actions"] == []
+        assert results[host]["msg"] == "in sync: 2 model(s) declared and present"
+        # a no-op is two reads per server, as for the CLI
+        assert server.settled_requests()[counts[host] :] == [
+            (200, "GET", "/api/version"),
+            (200, "GET", "/api/tags"),
+        ]
+
+
+def test_check_mode_plans_without_a_mutating_request_and_diff_shows_the_plan(
+    servers: dict[str, OllamaServer], registry: FilledRegistry, tmp_path: Path
+) -> None:
+    tiny, team = registry.name("library/tiny"), registry.name("team/tiny", "v1")
+    for server in servers.values():
+        server.cli("pull", "--insecure", tiny)
+    changed = _manifest(tmp_path, "changed.yaml", tiny, team)
+    inventory = _inventory(tmp_path, servers, {h: changed for h in HOSTS})
+    before = {host: len(server.settled_requests()) for host, server in servers.items()}
+
+    run = _playbook(tmp_path, registry, inventory, "--check", "--diff", verbose=False)
+    assert run.code == 0, run.out + run.err
+    for host, server in servers.items():
+        assert _mutations(server, before[host]) == [], server.settled_requests()[before[host] :]
+        assert sorted(server.tags()) == [tiny]
+        assert re.search(rf"{host}\s*: ok=2\s+changed=1\s+unreachable=0\s+failed=0", run.out)
+    # the diff is the plan, as `ollama-provision plan -v` prints it, once per host
+    pulls = re.findall(rf"^  \+ pull   {re.escape(team)}  \(missing[;)]", run.out, re.M)
+    assert len(pulls) == 3, run.out
+    assert run.out.count("plan: 1 to add, 0 to change, 0 to replace, 0 to delete") == 3
+    assert run.out.count("ollama 0.11.4\n") == 2 and run.out.count("ollama 0.34.4\n") == 1
+
+    as_json = _playbook(tmp_path, registry, inventory, "--check")
+    results = as_json.task("Converge the server's models")
+    for host in HOSTS:
+        assert as_json.stats()[host]["changed"] == 1
+        [action] = results[host]["actions"]
+        assert (action["model"], action["action"], action["outcome"]) == (team, "pull", "planned")
+        assert action["reason"].startswith("missing")
+        assert results[host]["in_sync"] == [tiny]
+        assert results[host]["msg"].startswith(
+            "plan: 1 to add, 0 to change, 0 to replace, 0 to delete"
+        )
+    for host, server in servers.items():
+        assert _mutations(server, before[host]) == []
+
+
+def test_a_failing_model_fails_that_host_only(
+    servers: dict[str, OllamaServer], registry: FilledRegistry, tmp_path: Path
+) -> None:
+    tiny, lacking = registry.name("library/tiny"), registry.name("library/nowhere")
+    broken = _manifest(tmp_path, "broken.yaml", tiny, lacking)
+    inventory = _inventory(tmp_path, servers, {"new-1": broken})
+
+    run = _playbook(tmp_path, registry, inventory)
+    assert run.code == 2, run.out + run.err  # ansible-playbook: a host failed
+    stats = run.stats()
+    assert stats["new-1"]["failed"] == 1, stats
+    for host in ("old-1", "old-2"):
+        assert stats[host]["failed"] == 0, stats
+        assert stats[host]["changed"] == 1
+        assert sorted(servers[host].tags()) == sorted([tiny, registry.name("library/tiny-embed")])
+    failed = run.task("Converge the server's models")["new-1"]
+    assert re.findall(r"^fatal: \[(\S+)\]", run.out, re.M) == ["new-1"]
+    msg = failed["msg"]
+    assert "\n" not in msg and "Traceback" not in msg
+    assert msg.startswith(f"{lacking}: "), msg
+    # what does not depend on the failing model is still converged, and said
+    assert failed["changed"] is True
+    assert {a["model"]: a["outcome"] for a in failed["actions"]} == {
+        tiny: "done",
+        lacking: "failed",
+    }
+    assert list(servers["new-1"].tags()) == [tiny]
+
+
+def test_inline_models_converge_and_a_bad_one_is_one_line(
+    servers: dict[str, OllamaServer], registry: FilledRegistry, tmp_path: Path
+) -> None:
+    playbook = tmp_path / "inline.yml"
+    playbook.write_text(
+        json.dumps(
+            [
+                {
+                    "name": "inline models",
+                    "hosts": "ollama_servers",
+                    "gather_facts": False,
+                    "tasks": [
+                        {
+                            "name": "Converge",
+                            "ollama_provision.ollama.models": {
+                                "host": "{{ ollama_host }}",
+                                "models": "{{ inline_models }}",
+                            },
+                        }
+                    ],
+                }
+            ]
+        )
+    )
+    server = {"old-1": servers["old-1"]}
+    inventory = _inventory(tmp_path, server)
+    good = json.dumps(
+        {"inline_models": [{"name": "${DEMO_REGISTRY}/team/tiny:v1", "insecure": True}]}
+    )
+    run = _playbook(tmp_path, registry, inventory, "-e", good, playbook=playbook)
+    assert run.code == 0, run.out + run.err
+    assert run.stats()["old-1"]["changed"] == 1
+    assert list(servers["old-1"].tags()) == [registry.name("team/tiny", "v1")]
+
+    bad = json.dumps({"inline_models": [{"name": "tiny", "pul": "always"}, {"name": "Bad Name!"}]})
+    before = len(servers["old-1"].settled_requests())
+    run = _playbook(tmp_path, registry, inventory, "-e", bad, playbook=playbook)
+    assert run.code == 2, run.out + run.err
+    failed = run.task("Converge")["old-1"]
+    # the place is named in the option, not as a line of text the user never saw
+    assert failed["msg"] == (
+        "models[0].pul: unknown key 'pul' in model 'tiny' (did you mean 'pull'?) (and 1 more)"
+    )
+    assert failed["problems"][1].startswith("models[1].name: invalid model name 'Bad Name!'")
+    assert len(failed["problems"]) == 2
+    assert servers["old-1"].settled_requests()[before:] == []  # refused before connecting
