@@ -24,6 +24,7 @@ from provisioner.mirror.endpoints import (
 from provisioner.mirror.layout import Layout
 from provisioner.mirror.locations import LayoutLocation, RegistryLocation, parse_location
 from provisioner.mirror.select import Wanted, models_to_mirror
+from provisioner.server.retry import DEFAULT_RETRY, RetryCallback, with_retry
 from provisioner.views import json_docs
 from provisioner.views.mirror import mirror_lines
 from provisioner.views.progress import progress_view
@@ -72,7 +73,8 @@ def run(
             if output == "json":
                 echo_document(json_docs.mirror_document(mirror([], source, _null(target))))
             return exit_codes.OK
-        destination = _destination(target, pool, wanted)
+        on_retry = echo_retry if output == "text" else None
+        destination = _destination(target, pool, wanted, on_retry)
         view = progress_view(quiet=quiet or output == "json", stream=sys.stderr)
         try:
             report = mirror(
@@ -81,7 +83,7 @@ def run(
                 destination,
                 parallel=parallel,
                 on_progress=view,
-                on_retry=echo_retry if output == "text" else None,
+                on_retry=on_retry,
             )
         finally:
             view.close()
@@ -95,12 +97,17 @@ def run(
 
 
 def _destination(
-    target: RegistryLocation | LayoutLocation, pool: RegistryPool, wanted: tuple[Wanted, ...]
+    target: RegistryLocation | LayoutLocation,
+    pool: RegistryPool,
+    wanted: tuple[Wanted, ...],
+    on_retry: RetryCallback | None,
 ) -> Destination:
     if isinstance(target, LayoutLocation):
         return LayoutDestination(Layout.create(target.path))
     # One check before any copying: a registry that wants credentials is one clear line.
-    pool.get(target.host, target.insecure).check_access(target.repository(wanted[0].name))
+    client = pool.get(target.host, target.insecure)
+    repository = target.repository(wanted[0].name)
+    with_retry(lambda: client.check_access(repository), DEFAULT_RETRY, on_retry)
     return RegistryDestination(target, pool)
 
 

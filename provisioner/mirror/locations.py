@@ -60,6 +60,8 @@ def parse_location(text: str, *, insecure: bool = False, option: str = "--to") -
             raise UsageError(f"{option} {text!r}: a registry is HOST[:PORT][/PREFIX] or oci:PATH")
         insecure = insecure or scheme == "http"
         raw = rest
+    if raw.startswith(("/", ".", "~")):
+        raise UsageError(f"{option} {text!r}: a folder is written oci:PATH (oci:{raw})")
     host, _, prefix = raw.partition("/")
     prefix = prefix.strip("/")
     if not _HOST.match(host):

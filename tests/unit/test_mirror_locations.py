@@ -40,6 +40,7 @@ def test_to_insecure_is_kept() -> None:
         ("-bad-/x", "not a registry host"),
         ("h:5000/Upper", "path prefix part 'Upper'"),
         ("h:5000/a//b", "path prefix part ''"),
+        ("/mnt/disk", "a folder is written oci:PATH"),
     ],
 )
 def test_bad_values_are_usage_errors_naming_the_option(text: str, message: str) -> None:
