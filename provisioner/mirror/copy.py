@@ -20,7 +20,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Literal
 
-from provisioner.errors import BadAnswer, ProvisionError
+from provisioner.errors import BadAnswer, Cancelled, ProvisionError
 from provisioner.mirror.endpoints import Destination, Source
 from provisioner.mirror.remote import FetchedManifest
 from provisioner.mirror.select import Wanted
@@ -143,6 +143,7 @@ class _Run:
     on_progress: ProgressCallback
     on_retry: RetryCallback | None
     ledger: _Ledger = field(default_factory=_Ledger)
+    cancelled: threading.Event = field(default_factory=threading.Event)
 
     def model(self, wanted: Wanted) -> ModelResult:
         name = wanted.name
@@ -189,6 +190,8 @@ class _Run:
         return with_retry(attempt, self.retry, self.on_retry, wanted.name.display)
 
     def _blob_once(self, wanted: Wanted, blob: Blob) -> str:
+        if self.cancelled.is_set():
+            raise Cancelled("interrupted")
         name, dest = wanted.name, self.destination
         with self.ledger.lock(blob.digest):
             if dest.has_blob(name, blob.digest, blob.size):
@@ -212,6 +215,8 @@ class _Run:
         done, last = 0, -PROGRESS_STEP
         self.on_progress(Progress(model, status, blob.digest, blob.size, 0))
         for chunk in chunks:
+            if self.cancelled.is_set():  # Ctrl-C: end the upload unfinished (not committed)
+                raise Cancelled("interrupted")
             done += len(chunk)
             if done - last >= PROGRESS_STEP:
                 self.on_progress(Progress(model, status, blob.digest, blob.size, done))
@@ -263,11 +268,16 @@ def mirror(
 ) -> MirrorReport:
     """Copy every wanted model; the report says, per model, what moved and what failed."""
     started = clock()
-    with (
-        ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="mirror-blob") as blobs,
-        ThreadPoolExecutor(max_workers=max(1, parallel), thread_name_prefix="mirror") as models,
-    ):
-        run = _Run(source, destination, blobs, retry, on_progress, on_retry)
+    blobs = ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="mirror-blob")
+    models = ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="mirror")
+    run = _Run(source, destination, blobs, retry, on_progress, on_retry)
+    try:
         futures: list[Future[ModelResult]] = [models.submit(run.model, w) for w in wanted]
         results = tuple(f.result() for f in futures)
+    except BaseException:  # Ctrl-C: stop every transfer at its next chunk, then leave
+        run.cancelled.set()
+        raise
+    finally:
+        for pool in (models, blobs):
+            pool.shutdown(wait=True, cancel_futures=True)
     return MirrorReport(source.where, destination.where, results, clock() - started)
