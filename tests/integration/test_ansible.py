@@ -294,3 +294,24 @@ def test_inline_models_converge_and_a_bad_one_is_one_line(
     assert failed["problems"][1].startswith("models[1].name: invalid model name 'Bad Name!'")
     assert len(failed["problems"]) == 2
     assert servers["old-1"].settled_requests()[before:] == []  # refused before connecting
+
+
+def test_a_python_without_ollama_provision_is_one_line(
+    registry: FilledRegistry, tmp_path: Path
+) -> None:
+    bare = tmp_path / "bare"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True)
+    inventory = tmp_path / "inventory.yml"
+    python = str(bare / "bin" / "python")
+    group = {
+        "vars": {"ansible_connection": "local", "ansible_python_interpreter": python},
+        "hosts": {"plain": {"ollama_host": "http://127.0.0.1:9"}},
+    }
+    inventory.write_text(json.dumps({"all": {"children": {"ollama_servers": group}}}))
+    run = _playbook(tmp_path, registry, inventory)
+    assert run.code == 2, run.out + run.err
+    assert run.task("Converge the server's models")["plain"]["msg"] == (
+        f"the Python running this module ({python}) cannot import "
+        "ollama-provision; install it there (Python 3.10+), or point "
+        "ansible_python_interpreter at the Python that has it"
+    )
