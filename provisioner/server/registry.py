@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,7 +37,6 @@ from provisioner.server.failures import body_kind, ollama_error, unresolvable
 from provisioner.server.retry import DEFAULT_RETRY, RetryCallback, RetryPolicy, with_retry
 
 ACCEPT = "application/vnd.docker.distribution.manifest.v2+json"
-_CHALLENGE = re.compile(r'(\w+)="([^"]*)"')
 
 
 @dataclass(frozen=True)
@@ -90,23 +88,24 @@ def _sha(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
-def _token(client: httpx.Client, challenge: str, name: ModelName) -> str | None:
-    """Answer a `WWW-Authenticate: Bearer realm=...` challenge anonymously."""
-    if not challenge.lower().startswith("bearer "):
+def _authorization(client: httpx.Client, challenge: str, name: ModelName) -> str | None:
+    """Answer a 401's `WWW-Authenticate` challenge: a bearer token (anonymous unless the
+    docker config or the environment holds credentials for the host, see mirror.auth),
+    or basic auth with those credentials."""
+    from provisioner.mirror.auth import fetch_token, find_credentials, parse_challenge
+
+    parsed = parse_challenge(challenge)
+    if parsed is None:
         return None
-    params = dict(_CHALLENGE.findall(challenge))
-    realm = params.pop("realm", None)
-    if not realm:
+    credentials = find_credentials(name.host)
+    if credentials is not None and credentials.registry_token:
+        return f"Bearer {credentials.registry_token}"
+    if parsed.scheme == "basic":
+        return credentials.basic if credentials is not None else None
+    if parsed.scheme != "bearer":
         return None
-    answer = client.get(realm, params=params)
-    if answer.status_code != 200:
-        return None
-    try:
-        body = answer.json()
-    except ValueError:
-        return None
-    token = (body.get("token") or body.get("access_token")) if isinstance(body, dict) else None
-    return str(token) if token else None
+    token = fetch_token(client, parsed, credentials)
+    return f"Bearer {token}" if token else None
 
 
 def _unreachable(e: httpx.HTTPError, name: ModelName, insecure: bool) -> ServerError:
@@ -132,9 +131,10 @@ def _fetch_once(
         with httpx.Client(timeout=timeout, follow_redirects=True) as client:
             response = client.get(url, headers={"Accept": ACCEPT})
             if response.status_code == 401:
-                token = _token(client, response.headers.get("www-authenticate", ""), name)
-                if token:
-                    headers = {"Accept": ACCEPT, "Authorization": f"Bearer {token}"}
+                said = response.headers.get("www-authenticate", "")
+                authorization = _authorization(client, said, name)
+                if authorization:
+                    headers = {"Accept": ACCEPT, "Authorization": authorization}
                     response = client.get(url, headers=headers)
     except httpx.HTTPError as e:
         raise _unreachable(e, name, insecure) from e
