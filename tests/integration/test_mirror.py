@@ -312,11 +312,20 @@ def test_basic_auth_from_a_docker_config_and_the_password_is_never_shown(
         runs.append(down)
         assert down.code == 0, down.err
 
+        # plan's and lock's registry reads use the same credentials.
+        locked = run_cli("lock", str(path2), "-o", "json", env=env)
+        runs.append(locked)
+        assert locked.code == 0, locked.err
+        lock = json.loads((tmp_path / "two.lock.json").read_text())
+        assert lock["registry"] == {private_name: got.headers["docker-content-digest"]}
+
         for run in runs:
             assert password not in run.out + run.err
-        for folder in (layout, cache, tmp_path / "home"):
-            for file in folder.rglob("*") if folder.exists() else ():
-                if file.is_file():
-                    assert password.encode() not in file.read_bytes(), file
+        # Every file the runs wrote: the layouts, the cache, HOME, the lock beside the manifest.
+        written = [p for p in tmp_path.rglob("*") if p.is_file() and p.parent not in (login, wrong)]
+        written = [p for p in written if private.workdir not in p.parents]
+        assert any(p.parent == layout for p in written)
+        for file in written:
+            assert password.encode() not in file.read_bytes(), file
     finally:
         private.stop()
