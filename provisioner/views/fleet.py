@@ -215,7 +215,7 @@ def matrix_markdown(m: Matrix) -> str:
     head = [
         "model",
         *(
-            f"{_md(s.name)} ({v or 'unreachable'})"
+            f"{_md(s.name)} ({'ollama ' + v if v else 'unreachable'})"
             for s, v in zip(m.servers, m.versions, strict=True)
         ),
     ]
