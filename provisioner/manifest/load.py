@@ -27,6 +27,7 @@ from provisioner.manifest.durations import keep_alive_value, timeout_seconds
 from provisioner.manifest.findings import Findings, Path_, one_line, pointer
 from provisioner.manifest.interpolate import expand_tree
 from provisioner.manifest.labels import Selector, selector_of
+from provisioner.manifest.mirrors import Mirror, mirror_name, route, split_to
 from provisioner.manifest.schema import check, model_label, subject
 from provisioner.manifest.yaml_loader import compose, position_in, to_plain
 from provisioner.names import ModelName, invalid_reason, parse_name, source_selector_warning
@@ -80,6 +81,7 @@ class Manifest:
     models: tuple[ModelSpec, ...]
     prune: PruneSettings = PruneSettings()
     warnings: tuple[Problem, ...] = ()  # doubtful but valid: printed, never fatal
+    mirrors: Mapping[str, Mirror] = field(default_factory=dict)  # by source registry host
 
 
 def load_manifest(
@@ -228,6 +230,7 @@ class _Builder:
                     self.model(i, entry, defaults)
         self.check_duplicates()
         self.check_bases()
+        mirrors = self.mirrors(self.section("mirrors"))
         prune = self.usable(self.section("prune"), ("prune",))
         keep = prune.get("keep")
         return Manifest(
@@ -240,6 +243,7 @@ class _Builder:
                 keep=tuple(k for k in keep if isinstance(k, str)) if isinstance(keep, list) else (),
             ),
             warnings=tuple(self.findings.warnings),
+            mirrors=mirrors,
         )
 
     def section(self, key: str) -> dict[str, Any]:
@@ -305,6 +309,50 @@ class _Builder:
         except InvalidDuration as e:
             self.findings.problem(path, f"invalid {subject(path, self.data)}: {e}")
             return None
+
+    # ---- mirrors ---------------------------------------------------------------------
+
+    def mirrors(self, section: dict[str, Any]) -> dict[str, Mirror]:
+        """Mirror entries by source host; a mirror of itself, a source written twice and
+        two models landing on one mirror name are problems."""
+        mirrors: dict[str, Mirror] = {}
+        for source, value in self.usable(section, ("mirrors",)).items():
+            path: Path_ = ("mirrors", source)
+            to = value if isinstance(value, str) else value.get("to")
+            if not isinstance(to, str):
+                continue
+            host, prefix = split_to(to)
+            insecure = isinstance(value, dict) and value.get("insecure") is True
+            mirror = Mirror(source.lower(), host, prefix, insecure)
+            if mirror.source in mirrors:
+                self.findings.problem(
+                    path, f"registry '{source}' has a mirror already; keep one entry", key=True
+                )
+            elif host.lower() == mirror.source:
+                self.findings.problem(
+                    path, f"the mirror of '{source}' is itself; name another registry"
+                )
+            else:
+                mirrors[mirror.source] = mirror
+        self.check_mirror_names(mirrors)
+        return mirrors
+
+    def check_mirror_names(self, mirrors: dict[str, Mirror]) -> None:
+        """A prefix replaces the namespace: two models must not share a mirror name."""
+        seen: dict[tuple[str, str, str, str], _Declared] = {}
+        for d in self.declared:
+            mirror = None if d.alias else route(d.name, mirrors)
+            if mirror is None or mirror.prefix is None:
+                continue
+            key = mirror_name(d.name, mirror).key
+            first = seen.setdefault(key, d)
+            if first.name.key != d.name.key:
+                self.findings.problem(
+                    d.path,
+                    f"'{d.text}' and '{first.text}' (line {self.findings.at(first.path).line}) "
+                    f"would both pull as {mirror_name(d.name, mirror)} from mirror {mirror.to}, "
+                    "whose prefix replaces the namespace; mirror them without a prefix",
+                )
 
     # ---- one model ------------------------------------------------------------------
 

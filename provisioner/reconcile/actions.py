@@ -49,12 +49,23 @@ class Pin:
 
 
 @dataclass(frozen=True)
+class Source:
+    """Where a pull comes from when it is not the model's own registry: the name
+    pulled, then copied to the model's name and deleted."""
+
+    name: ModelName  # the model's name on the mirror
+    registry: str  # the mirror as declared, host[:port][/prefix]
+
+
+@dataclass(frozen=True)
 class Pull:
     kind: ClassVar[str] = "pull"
     model: ModelName
     drift: Drift
-    insecure: bool = False
+    insecure: bool = False  # of the registry pulled from (the mirror's, with a source)
     pin: Pin | None = None
+    source: Source | None = None  # None: from the registry in the model's name
+    download_bytes: int | None = None  # blobs the server lacks; None: not known
 
 
 @dataclass(frozen=True)

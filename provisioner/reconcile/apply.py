@@ -19,7 +19,7 @@ from typing import Literal
 
 from provisioner.custom.blobs import HashCache, ensure_blobs, remember_build
 from provisioner.custom.modelfile import create_request
-from provisioner.errors import Cancelled, LocalFileError, ServerError, VersionTooOld
+from provisioner.errors import Cancelled, LocalFileError, NotFound, ServerError, VersionTooOld
 from provisioner.names import Key, ModelName
 from provisioner.reconcile.actions import (
     Action,
@@ -27,6 +27,7 @@ from provisioner.reconcile.actions import (
     Create,
     Delete,
     Pull,
+    Source,
     Warm,
     depends_on,
 )
@@ -67,6 +68,7 @@ class _Runner:
         self.cache = options.hash_cache or HashCache()
         self.broken: set[Key] = set()  # models whose action failed or was skipped
         self.lock = threading.Lock()
+        self.renaming = threading.Lock()  # pulls through a mirror: copy and delete in turn
 
     def progress(self, event: Progress) -> None:
         if self.options.cancel.is_set():
@@ -127,7 +129,10 @@ class _Runner:
 
     def _pull(self, action: Pull) -> None:
         name = action.model.display
-        self.client.pull(name, insecure=action.insecure, on_progress=self.progress)
+        if action.source is None:
+            self.client.pull(name, insecure=action.insecure, on_progress=self.progress)
+        else:
+            self._pull_through(action, action.source)
         if action.pin is None:
             return
         got = next((t.digest for t in self.client.tags() if t.name.lower() == name.lower()), "")
@@ -137,6 +142,34 @@ class _Runner:
                 "the tag moved during the apply; rerun",
                 model=name,
             )
+
+    def _pull_through(self, action: Pull, source: Source) -> None:
+        """Pull the mirror's copy, copy it to the canonical name, delete the copy's tag.
+        Stopped in between, the mirror-named tag stays: the next plan pulls again (the
+        blobs are there) while the canonical name is missing or old, else deletes it."""
+        name, copy = action.model.display, source.name.display
+        try:
+            self.client.pull(copy, insecure=action.insecure, on_progress=self.progress)
+        except ServerError as e:
+            e.message = f"pulling {copy} from mirror {source.registry}: {e.message}"
+            raise
+        # One at a time: Ollama prunes manifest folders and layers on delete, and two
+        # deletes at once can fail each other (a 500, then 404 on the retry).
+        with self.renaming:
+            self._copy_and_delete(copy, name)
+
+    def _copy_and_delete(self, copy: str, name: str) -> None:
+        self.client.copy(copy, name)
+        try:
+            self.client.delete(copy)
+        except NotFound:
+            pass  # gone already (a retried delete whose first attempt removed it)
+        except ServerError as e:
+            raise ServerError(
+                f"copied to {name}, but deleting the mirror's tag {copy} failed: "
+                f"{e.reason()}; rerun to remove it",
+                model=name,
+            ) from e
 
     def _create(self, action: Create) -> None:
         spec, name = action.spec, action.model.display
@@ -186,6 +219,8 @@ class _Runner:
 
 def _plain_http_hint(action: Action) -> str:
     """An implicit base inherits `insecure` from the model built on it: say where to set it."""
+    if isinstance(action, Pull) and action.source is not None:
+        return f" on its mirror ({action.source.registry}) in mirrors:"
     if isinstance(action, Pull) and (action.drift.detail or "").startswith("base of "):
         owner = (action.drift.detail or "").removeprefix("base of ")
         return f" on {owner} (its base), or declare {action.model.display} with insecure: true"

@@ -12,20 +12,20 @@ from __future__ import annotations
 import dataclasses
 import sys
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 from provisioner.custom.blobs import HashCache
-from provisioner.errors import LockError, Refused, ServerError
+from provisioner.errors import LockError, Refused
 from provisioner.manifest.load import Manifest, ModelSpec
 from provisioner.manifest.lock import apply_lock, read_lock
 from provisioner.manifest.targets import for_labels, select
 from provisioner.names import Key
 from provisioner.reconcile.actions import Delete, Pull
 from provisioner.reconcile.apply import ApplyOptions, Result, apply_plan
+from provisioner.reconcile.downloads import with_downloads
 from provisioner.reconcile.observe import ServerState, observe_server
 from provisioner.reconcile.plan import Plan, make_plan, make_warm_plan
 from provisioner.server.client import (
@@ -36,8 +36,8 @@ from provisioner.server.client import (
 )
 from provisioner.server.connect import connect
 from provisioner.server.hosts import ResolvedHost
-from provisioner.server.registry import RemoteManifest, fetch_manifest
-from provisioner.server.retry import NO_RETRY, RetryCallback
+from provisioner.server.registry import RemoteManifest
+from provisioner.server.retry import RetryCallback
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,8 @@ class Planned:
     lock: LockUse | None
     state: ServerState
     plan: Plan
+    # Registry manifests of the plan's pulls (what they download; apply orders by size).
+    pull_manifests: Mapping[Key, RemoteManifest] = field(default_factory=dict)
 
 
 ApplyOutcome = Literal["in-sync", "dry-run", "done", "failed", "cancelled"]
@@ -173,7 +175,7 @@ def _elsewhere_note(elsewhere: tuple[ModelSpec, ...], labels: tuple[tuple[str, s
     )
 
 
-def _plan(run: _Run, settings: Settings) -> Planned:
+def _plan(run: _Run, settings: Settings, *, downloads: bool = False) -> Planned:
     declared = run.declared
     manifest = run.manifest
     if settings.targets:
@@ -189,14 +191,17 @@ def _plan(run: _Run, settings: Settings) -> Planned:
         plan = dataclasses.replace(make_plan(manifest, state, prune=False), extras=())
     else:
         plan = make_plan(manifest, state, prune=settings.prune)
-    return Planned(declared, run.target, run.lock, state, plan)
+    manifests: dict[Key, RemoteManifest] = {}
+    if downloads and any(isinstance(a, Pull) for a in plan.actions):
+        plan, manifests = with_downloads(plan, run.client, state.remote)
+    return Planned(declared, run.target, run.lock, state, plan, manifests)
 
 
 def plan(manifest: Manifest, settings: Settings = Settings(), hooks: Hooks = Hooks()) -> Planned:
     """Observe the server and diff it against the manifest (and its lock); nothing changes.
     Of the hooks only on_retry is called."""
     with _run(manifest, settings, hooks) as run:
-        return _plan(run, settings)
+        return _plan(run, settings, downloads=True)
 
 
 def apply(
@@ -210,7 +215,7 @@ def apply(
     a model the manifest declares absent is deleted without asking. With
     `settings.locked`, any difference from the lock raises Refused before a change."""
     with _run(manifest, settings, hooks) as run:
-        planned = _plan(run, settings)
+        planned = _plan(run, settings, downloads=True)
         if settings.locked and planned.plan.failures:
             raise Refused(tuple(f"{f.model.display}: {f.message}" for f in planned.plan.failures))
         if hooks.on_plan is not None:
@@ -243,24 +248,9 @@ def _options(
 
 
 def _pull_sizes(planned: Planned) -> dict[Key, int]:
-    """What each pull will write, from registry manifests (read concurrently; one that
-    cannot be read just leaves its pull last). Only worth asking with several pulls."""
-    pulls = [a for a in planned.plan.changes if isinstance(a, Pull)]
-    if len(pulls) < 2:
-        return {}
-    known = {k: r.size for k, r in planned.state.remote.items() if isinstance(r, RemoteManifest)}
-
-    def size(pull: Pull) -> int | None:
-        if pull.model.key in known:
-            return known[pull.model.key]
-        try:
-            return fetch_manifest(pull.model, insecure=pull.insecure, retry=NO_RETRY).size
-        except ServerError:
-            return None
-
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        found = dict(zip([p.model.key for p in pulls], pool.map(size, pulls), strict=True))
-    return {k: v for k, v in found.items() if v}
+    """What each pull will write, from the registry manifests the plan read (one that
+    could not be read leaves its pull last)."""
+    return {k: m.size for k, m in planned.pull_manifests.items() if m.size}
 
 
 def warm(manifest: Manifest, settings: Settings = Settings(), hooks: Hooks = Hooks()) -> Applied:

@@ -20,6 +20,7 @@ from typing import TypeVar
 from provisioner.custom.blobs import HashCache, LocalState, LocalWeights
 from provisioner.errors import InvalidName, ServerError, WeightsNotFound
 from provisioner.manifest.load import Manifest, ModelSpec
+from provisioner.manifest.mirrors import mirror_name, route
 from provisioner.names import Key, ModelName, parse_name
 from provisioner.server.client import Client, RunningModel, ShowResult
 from provisioner.server.registry import RemoteManifest, fetch_manifest
@@ -151,6 +152,10 @@ def observe_server(
     def remote_job(spec: ModelSpec, model: ServerModel | None) -> Callable[[], RemoteManifest]:
         # The server's own spelling when it holds the model: Ollama pulls by that name.
         name = model.name if model is not None else spec.name
+        mirror = route(name, manifest.mirrors)
+        if mirror is not None:  # the mirror's copy is what a pull would bring
+            copy = mirror_name(name, mirror)
+            return lambda: fetch_manifest(copy, insecure=mirror.insecure, on_retry=on_retry)
         return lambda: fetch_manifest(name, insecure=spec.insecure, on_retry=on_retry)
 
     show_jobs = {

@@ -11,12 +11,14 @@ lookups go through the state's index by normalized name.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 
 from provisioner.custom.definition import definition_differences
 from provisioner.errors import ServerError
 from provisioner.manifest.load import Manifest, ModelSpec
+from provisioner.manifest.mirrors import Mirror, mirror_name, route
 from provisioner.names import Key, ModelName
 from provisioner.reconcile.actions import (
     Action,
@@ -28,6 +30,7 @@ from provisioner.reconcile.actions import (
     DriftKind,
     Pin,
     Pull,
+    Source,
     Warm,
     depends_on,
 )
@@ -52,6 +55,9 @@ class Plan:
     in_sync: tuple[ModelName, ...]
     extras: tuple[Drift, ...] = ()  # reported only: undeclared, pruning off
     failures: tuple[Failure, ...] = ()
+    # Bytes the pulls will download (each blob once), None when not known: set by
+    # reconcile/downloads.py, which asks the registries and the server.
+    download_bytes: int | None = None
 
     @property
     def changes(self) -> tuple[Change, ...]:
@@ -76,6 +82,7 @@ class Plan:
 @dataclass
 class _Builder:
     state: ServerState
+    mirrors: Mapping[str, Mirror] = field(default_factory=dict)
     actions: list[Action] = field(default_factory=list)
     in_sync: list[ModelName] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
@@ -88,6 +95,15 @@ class _Builder:
 
     def acting_on(self, name: ModelName) -> bool:
         return name.key in self.changing
+
+    def pull(self, name: ModelName, drift: Drift, insecure: bool, pin: Pin | None = None) -> None:
+        """A pull, from the mirror of the model's registry when the manifest names one."""
+        mirror = route(name, self.mirrors)
+        if mirror is None:
+            self.add(Pull(name, drift, insecure=insecure, pin=pin))
+            return
+        source = Source(mirror_name(name, mirror), mirror.to)
+        self.add(Pull(name, drift, insecure=mirror.insecure, pin=pin, source=source))
 
 
 def _hex(digest: str) -> str:
@@ -107,10 +123,10 @@ def _plan_registry(b: _Builder, spec: ModelSpec, have: ServerModel | None) -> No
             b.in_sync.append(name)
             return
         drift = Drift("outdated", name, expected=remote.digest, actual=have.digest)
-        b.add(Pull(name, drift, insecure=spec.insecure))
+        b.pull(name, drift, spec.insecure)
         return
     if pin is None:
-        b.add(Pull(name, Drift("missing", name, "present", "absent"), insecure=spec.insecure))
+        b.pull(name, Drift("missing", name, "present", "absent"), spec.insecure)
         return
     kind: DriftKind = "missing" if have is None else "digest-mismatch"
     origin = f"locked in {spec.pinned_by}" if spec.pinned_by else None
@@ -131,7 +147,7 @@ def _plan_registry(b: _Builder, spec: ModelSpec, have: ServerModel | None) -> No
         b.failures.append(Failure(name, message, drift))
         return
     accept = (_hex(remote.digest), _hex(remote.reserialized_digest))
-    b.add(Pull(name, drift, insecure=spec.insecure, pin=Pin(pin, accept)))
+    b.pull(name, drift, spec.insecure, Pin(pin, accept))
 
 
 def _plan_custom(b: _Builder, spec: ModelSpec, have: ServerModel | None) -> None:
@@ -199,7 +215,7 @@ def _implicit_bases(manifest: Manifest, b: _Builder) -> set[Key]:
         if base.key in declared or b.state.find(base) is not None or b.acting_on(base):
             continue
         drift = Drift("missing", base, "present", "absent", detail=f"base of {spec.name}")
-        b.add(Pull(base, drift, insecure=spec.insecure))
+        b.pull(base, drift, spec.insecure)
     return bases
 
 
@@ -210,10 +226,25 @@ def keep_matches(name: ModelName, patterns: tuple[str, ...]) -> bool:
     return any(fnmatchcase(shown, p.lower()) or fnmatchcase(untagged, p.lower()) for p in patterns)
 
 
+def _leftovers(manifest: Manifest, b: _Builder, bases: set[Key]) -> dict[Key, ModelName]:
+    """Mirror names of the models pulled through a mirror (declared or bases), each
+    with its canonical name: a tag under such a name is what a pull through the
+    mirror left behind when it stopped between its copy and its delete."""
+    names = [s.name for s in manifest.models if s.kind == "registry"]
+    names += [s.base for s in manifest.models if s.base is not None and s.base.key in bases]
+    found: dict[Key, ModelName] = {}
+    for name in names:
+        mirror = route(name, b.mirrors)
+        if mirror is not None:
+            found.setdefault(mirror_name(name, mirror).key, name)
+    return found
+
+
 def _plan_deletions(manifest: Manifest, b: _Builder, bases: set[Key], prune: bool) -> list[Drift]:
     wanted = {s.name.key for s in manifest.models if s.kind != "absent"}
     wanted |= {a.key for s in manifest.models for a in s.aliases}
     absent = {s.name.key for s in manifest.models if s.kind == "absent"}
+    leftovers = _leftovers(manifest, b, bases)
     extras: list[Drift] = []
     for model in b.state.models:
         key = model.name.key
@@ -223,6 +254,13 @@ def _plan_deletions(manifest: Manifest, b: _Builder, bases: set[Key], prune: boo
             if key in absent:
                 message = "declared absent but a custom model is built from it"
                 b.failures.append(Failure(model.name, message))
+            continue
+        canonical = leftovers.get(key)
+        if canonical is not None:
+            if not b.acting_on(canonical):  # else its pull copies and deletes this tag
+                detail = f"left over from a pull of {canonical} through its mirror"
+                drift = Drift("unwanted", model.name, "absent", "present", detail=detail)
+                b.add(Delete(model.name, drift))
             continue
         if key in absent:
             drift = Drift("unwanted", model.name, expected="absent", actual="present")
@@ -277,7 +315,7 @@ def _ordered(actions: list[Action]) -> tuple[Action, ...]:
 
 def make_plan(manifest: Manifest, state: ServerState, *, prune: bool | None = None) -> Plan:
     """Diff the manifest against the observed server state."""
-    b = _Builder(state)
+    b = _Builder(state, manifest.mirrors)
     present = [(s, state.find(s.name)) for s in manifest.models if s.kind != "absent"]
     for spec, have in present:
         if spec.kind == "registry":

@@ -46,6 +46,7 @@ class RemoteManifest:
     reserialized_digest: str  # "sha256:<hex>" of what Ollama v0.11.4 writes
     layers: tuple[str, ...]
     size: int = 0  # bytes of the config and every layer: what a pull writes to disk
+    blobs: tuple[tuple[str, int], ...] = ()  # (digest, bytes) of the config and each layer
 
     def matches(self, local_digest: str) -> bool:
         """Whether a /api/tags digest (hex, no prefix) is this manifest."""
@@ -152,7 +153,8 @@ def _fetch_once(
         doc = json.loads(raw)
         parts = [*(doc.get("layers") or []), doc.get("config") or {}]
         layers = tuple(str(layer["digest"]) for layer in doc.get("layers") or [])
-        size = sum(int(part.get("size") or 0) for part in parts)
+        blobs = tuple((str(p["digest"]), int(p.get("size") or 0)) for p in parts if p.get("digest"))
+        size = sum(n for _, n in blobs)
     except (ValueError, TypeError, KeyError, AttributeError):
         raise BadAnswer(
             f"registry {name.host} answered 200 for {shown_ref} with {body_kind(response)} "
@@ -165,6 +167,7 @@ def _fetch_once(
         reserialized_digest=_sha(go_reserialize(raw)),
         layers=layers,
         size=size,
+        blobs=blobs,
     )
 
 

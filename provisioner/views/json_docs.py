@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from provisioner.errors import Problem
 from provisioner.manifest.check import FileCheck
 from provisioner.manifest.lock import LockWritten
-from provisioner.reconcile.actions import Action, Copy, Drift, Warm, effect, reason
+from provisioner.reconcile.actions import Action, Copy, Drift, Pull, Warm, effect, reason
 from provisioner.reconcile.apply import Result
 from provisioner.reconcile.core import Applied, LockUse, Planned, StatusReport
 from provisioner.reconcile.plan import Plan
@@ -54,6 +54,8 @@ def action_json(action: Action) -> Document:
         "source": action.source.display if isinstance(action, Copy) else None,
         "reason": reason(action),
         "drift": None if isinstance(action, Warm) else drift_json(action.drift),
+        "from": action.source.registry if isinstance(action, Pull) and action.source else None,
+        "download_bytes": action.download_bytes if isinstance(action, Pull) else None,
     }
 
 
@@ -64,6 +66,7 @@ def plan_json(plan: Plan) -> Document:
         "failures": [{"model": f.model.display, "message": f.message} for f in plan.failures],
         "in_sync": [n.display for n in plan.in_sync],
         "extra": [d.model.display for d in plan.extras],
+        "download_bytes": plan.download_bytes,
     }
 
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from provisioner.manifest.check import FileCheck
 from provisioner.manifest.lock import LockWritten
-from provisioner.reconcile.actions import Action, Copy, Drift, effect, reason
+from provisioner.reconcile.actions import Action, Copy, Drift, Pull, effect, reason
 from provisioner.reconcile.apply import Result
 from provisioner.reconcile.core import Applied, LockUse, Planned, StatusReport
 from provisioner.reconcile.plan import Plan
@@ -53,9 +53,15 @@ def lock_lines(lock: LockUse | None) -> list[str]:
 
 def action_line(action: Action) -> str:
     target = action.model.display
+    why = reason(action)
     if isinstance(action, Copy):
         target = f"{target} <- {action.source.display}"
-    return f"{SYMBOL[effect(action)]:>3} {action.kind:<6} {target}  ({reason(action)})"
+    if isinstance(action, Pull):
+        if action.source is not None:
+            target = f"{target} from {action.source.registry}"
+        if action.download_bytes is not None:
+            why = f"{why}; {human_size(action.download_bytes)} to download"
+    return f"{SYMBOL[effect(action)]:>3} {action.kind:<6} {target}  ({why})"
 
 
 def plan_counts(plan: Plan) -> str:
@@ -64,6 +70,11 @@ def plan_counts(plan: Plan) -> str:
     line = "plan: " + ", ".join(parts)
     if counts["warm"]:
         line += f"; {counts['warm']} to warm"
+    total = plan.download_bytes
+    if total is not None:
+        unknown = sum(1 for a in plan.changes if isinstance(a, Pull) and a.download_bytes is None)
+        line += f"; will download {human_size(total)}"
+        line += f" (and {unknown} pull{'s' * (unknown != 1)} of unknown size)" if unknown else ""
     return line
 
 

@@ -1,0 +1,50 @@
+"""`mirrors:` in the manifest: pull a registry's models from another registry.
+
+A mirror entry maps a source registry host (as it appears in model names:
+`registry.ollama.ai`, `127.0.0.1:5000`) to the registry that holds copies of
+its models. apply pulls `<mirror>/<namespace>/<model>:<tag>`, copies it to the
+canonical name and deletes the mirror-named tag, so the server ends up with
+the names a connected pull would give.
+
+A prefix (`mirror.corp:5000/ollama`) takes the place of the namespace: an
+Ollama name has exactly one namespace level (host/namespace/model:tag, with no
+`/` in any part), so `mirror.corp:5000/ollama/library/llama3.2` cannot be
+pulled; `mirror.corp:5000/ollama/llama3.2` can. Two declared models that would
+land on one mirror name are a manifest error (see load.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from provisioner.names import ModelName
+
+
+@dataclass(frozen=True)
+class Mirror:
+    source: str  # the registry host it stands in for, lower case
+    host: str  # the mirror's host[:port]
+    prefix: str | None = None  # replaces the namespace (one path segment)
+    insecure: bool = False  # plain http
+
+    @property
+    def to(self) -> str:
+        """The mirror as declared: host[:port][/prefix]."""
+        return f"{self.host}/{self.prefix}" if self.prefix else self.host
+
+
+def split_to(text: str) -> tuple[str, str | None]:
+    """`mirror.corp:5000/ollama` -> ("mirror.corp:5000", "ollama")."""
+    host, _, prefix = text.partition("/")
+    return host, prefix or None
+
+
+def mirror_name(name: ModelName, mirror: Mirror) -> ModelName:
+    """The name a model has on its mirror."""
+    return ModelName(mirror.host, mirror.prefix or name.namespace, name.model, name.tag)
+
+
+def route(name: ModelName, mirrors: Mapping[str, Mirror]) -> Mirror | None:
+    """The mirror a model pulls through, or None: its registry has no mirror entry."""
+    return mirrors.get(name.host.lower()) if mirrors else None
