@@ -6,6 +6,7 @@ import base64
 import json
 from pathlib import Path
 
+import httpx
 import pytest
 
 from provisioner import secrets
@@ -14,6 +15,7 @@ from provisioner.mirror.auth import (
     Challenge,
     Credentials,
     docker_config_path,
+    fetch_token,
     find_credentials,
     normalize_host,
     parse_challenge,
@@ -116,3 +118,38 @@ def test_parse_challenge() -> None:
 def test_normalize_host() -> None:
     assert normalize_host("https://index.docker.io/v1/") == "index.docker.io"
     assert normalize_host("H:5000") == "h:5000"
+
+
+def _token_endpoint(seen: list[httpx.Request]) -> httpx.Client:
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"token": "issued-token-123"})
+
+    return httpx.Client(transport=httpx.MockTransport(answer))
+
+
+CHALLENGE = Challenge(
+    "bearer",
+    {"realm": "https://auth.example/token", "service": "reg", "scope": "repository:a:pull"},
+)
+
+
+def test_fetch_token_anonymously_with_the_challenge_parameters() -> None:
+    seen: list[httpx.Request] = []
+    assert fetch_token(_token_endpoint(seen), CHALLENGE, None) == "issued-token-123"
+    (request,) = seen
+    assert request.method == "GET"
+    assert dict(request.url.params) == {"service": "reg", "scope": "repository:a:pull"}
+    assert "authorization" not in request.headers
+    assert "issued-token-123" not in secrets.mask("token issued-token-123")
+
+
+def test_fetch_token_with_a_password_or_a_refresh_token() -> None:
+    seen: list[httpx.Request] = []
+    fetch_token(_token_endpoint(seen), CHALLENGE, Credentials("cfg", "u", "p"))
+    assert seen[0].headers["authorization"] == "Basic " + _b64("u:p")
+    fetch_token(_token_endpoint(seen), CHALLENGE, Credentials("cfg", identity_token="refresh-1"))
+    form = dict(item.split("=") for item in seen[1].content.decode().split("&"))
+    assert seen[1].method == "POST"
+    assert form["grant_type"] == "refresh_token" and form["refresh_token"] == "refresh-1"
+    assert form["service"] == "reg"
