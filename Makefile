@@ -1,7 +1,7 @@
 # The two commands a newcomer needs: `make demo` and `make test`.
 PY := .venv/bin/python
 
-.PHONY: bootstrap demo test lint unit integration down bench reliability dist
+.PHONY: bootstrap demo test lint chart unit integration down bench reliability dist
 
 bootstrap:
 	@scripts/bootstrap
@@ -18,6 +18,16 @@ lint:
 	$(PY) -m mypy
 	shellcheck scripts/bootstrap .ci/run examples/onboarding.sh .github/actions/provision/run.sh
 
+# The Helm chart, checked by the real helm (no cluster here: lint and render only);
+# tests/integration/test_helm.py checks the rendered objects and runs the Job's command.
+CHART := deploy/helm/ollama-provision
+chart:
+	@helm=$$($(PY) -c 'from tests.testbed.build import ensure_go_tool; print(ensure_go_tool("helm"))') && \
+	$$helm lint --strict $(CHART) && \
+	$$helm lint --strict $(CHART) -f $(CHART)/examples/values-example.yaml && \
+	echo "helm template (example values) renders:" && \
+	$$helm template demo $(CHART) -f $(CHART)/examples/values-example.yaml | grep -E '^kind:' | sort | uniq -c
+
 unit:
 	$(PY) -m pytest -q tests/unit
 
@@ -26,6 +36,7 @@ integration:
 
 test: bootstrap
 	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory chart
 	$(PY) -m pytest -q --durations=15 tests
 
 # BENCH_QUICK=1 make bench: the plan benchmark at 1,000/2,000 models and a 1,000-model server.
