@@ -12,9 +12,10 @@ module: models
 short_description: Keep the models of an Ollama server in line with a manifest
 version_added: "0.1.0"
 description:
-  - Converges one Ollama server to a models-as-code manifest with the C(ollama-provision)
-    Python API, the same pipeline as C(ollama-provision apply): observe the server, plan,
-    then pull, create, copy, warm or delete only what differs.
+  - >-
+    Converges one Ollama server to a models-as-code manifest with the C(ollama-provision)
+    Python API, the same pipeline as C(ollama-provision apply) (observe the server, plan,
+    then pull, create, copy, warm or delete only what differs).
   - In check mode it only plans (C(ollama-provision plan)); no request that changes the
     server is sent.
   - In diff mode the plan is shown as C(ollama-provision plan) prints it.
@@ -82,7 +83,7 @@ notes:
   - The task reports C(changed) only for pulls, creates, copies and deletions; loading
     a model into memory (C(warm)) is never a change.
 author:
-  - ollama-provision contributors
+  - ollama-provision contributors (@ollama-provision)
 """
 
 EXAMPLES = r"""
@@ -184,7 +185,7 @@ msg:
   type: str
   sample: "plan: 1 to add, 0 to change, 0 to replace, 0 to delete"
 problems:
-  description: Every problem found in the manifest (O(msg) holds the first).
+  description: Every problem found in the manifest (RV(msg) holds the first).
   returned: when the manifest is invalid
   type: list
   elements: str
