@@ -212,3 +212,28 @@ def test_repeated_host_is_a_fleet_and_single_server_commands_refuse_it(
         "error: lock works on one server; --inventory and repeated --host are for plan, "
         "apply, drift, status and warm"
     ]
+
+
+def test_pruning_in_a_fleet_needs_yes_and_never_takes_what_is_meant_elsewhere(
+    tmp_path: Path, registry: FilledRegistry, fleet: dict[str, OllamaServer]
+) -> None:
+    manifest = write_files(tmp_path, registry, fleet)
+    assert fleet_cli(tmp_path, "apply").code == 0
+    manifest.write_text(manifest.read_text() + "prune: {enabled: true}\n")
+    tiny, embed = registry.name("library/tiny"), registry.name("library/tiny-embed")
+    stray = registry.name("library/tiny", "v2")
+    for server in fleet.values():
+        server.cli("pull", "--insecure", stray)
+    refused = fleet_cli(tmp_path, "apply")
+    assert refused.code == 1
+    assert "rerun with --yes" in refused.err
+    assert all(stray in s.tags() for s in fleet.values())  # nothing deleted anywhere
+    allowed = fleet_cli(tmp_path, "apply", "--yes")
+    assert allowed.code == 0, allowed.out + allowed.err
+    for name, server in fleet.items():
+        assert set(server.tags()) == expected(registry)[name]  # the stray is gone
+    # cpu-1 is not a gpu server, but the gpu model on it is declared elsewhere: kept
+    fleet["cpu-1"].cli("pull", "--insecure", embed)
+    kept = fleet_cli(tmp_path, "apply", "--yes")
+    assert kept.code == 0
+    assert set(fleet["cpu-1"].tags()) == {tiny, embed}
