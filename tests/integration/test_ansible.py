@@ -315,3 +315,25 @@ def test_a_python_without_ollama_provision_is_one_line(
         "ollama-provision; install it there (Python 3.10+), or point "
         "ansible_python_interpreter at the Python that has it"
     )
+
+
+def test_ansible_lint_passes_the_collection_and_the_example() -> None:
+    collection = REPO / "ansible_collections" / "ollama_provision" / "ollama"
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        "ANSIBLE_COLLECTIONS_PATH": str(REPO),
+        "NO_COLOR": "1",
+    }
+    for folder, files in ((collection, []), (PLAYBOOK.parent, ["playbook.yml", "inventory.yml"])):
+        lint = subprocess.run(
+            [str(Path(sys.executable).with_name("ansible-lint")), "--offline", *files],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=folder,
+            timeout=240,
+        )
+        assert lint.returncode == 0, lint.stdout + lint.stderr
+        assert "0 failure(s), 0 warning(s)" in lint.stderr + lint.stdout
+        assert "profile that met the validation criteria was 'production'" in lint.stderr
