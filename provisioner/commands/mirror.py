@@ -73,6 +73,8 @@ def run(
             if output == "json":
                 echo_document(json_docs.mirror_document(mirror([], source, _null(target))))
             return exit_codes.OK
+        if isinstance(target, RegistryLocation):
+            _refuse_shared_repositories(target, wanted)
         on_retry = echo_retry if output == "text" else None
         destination = _destination(target, pool, wanted, on_retry)
         view = progress_view(quiet=quiet or output == "json", stream=sys.stderr)
@@ -94,6 +96,20 @@ def run(
     else:
         echo_lines(mirror_lines(report, quiet=quiet))
     return exit_codes.FAILED if report.failed else exit_codes.OK
+
+
+def _refuse_shared_repositories(target: RegistryLocation, wanted: tuple[Wanted, ...]) -> None:
+    """A prefix replaces the namespace: library/x and team/x would land on one tag."""
+    seen: dict[tuple[str, str], Wanted] = {}
+    for w in wanted:
+        key = (target.repository(w.name), w.name.tag.lower())
+        first = seen.setdefault(key, w)
+        if first.name.key != w.name.key:
+            raise UsageError(
+                f"{first.name} and {w.name} would both be {target.host}/{key[0]}:{w.name.tag} "
+                f"(the prefix takes the place of the namespace); mirror them to {target.host} "
+                "without a prefix"
+            )
 
 
 def _destination(

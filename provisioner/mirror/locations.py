@@ -1,10 +1,12 @@
 """Where models are copied from and to: `HOST[:PORT][/PREFIX]` or `oci:PATH`.
 
-A registry destination keeps each model's namespace/model:tag and swaps the host
-(and puts PREFIX, when given, in front): `registry.ollama.ai/library/llama3.2:latest`
-mirrored to `mirror.corp:5000/ollama` is `mirror.corp:5000/ollama/library/llama3.2:latest`
-in the registry. Ollama itself only pulls two-part repositories (host/namespace/model),
-so a mirror Ollama pulls from directly is one without a prefix.
+A registry destination keeps each model's namespace/model:tag and swaps the
+host: `registry.ollama.ai/library/llama3.2:latest` mirrored to `mirror.corp:5000`
+is `mirror.corp:5000/library/llama3.2:latest`. A PREFIX (one path segment) takes
+the place of the namespace, as in the manifest's `mirrors:` (manifest/mirrors.py):
+Ollama pulls only host/namespace/model names, so `mirror.corp:5000/ollama` holds
+`ollama/llama3.2`, which Ollama can pull, not `ollama/library/llama3.2`, which it
+cannot. Two models that would share a repository there are refused.
 """
 
 from __future__ import annotations
@@ -23,13 +25,12 @@ _PREFIX_PART = re.compile(r"^[a-z0-9]+([._-][a-z0-9]+)*$")  # the distribution g
 @dataclass(frozen=True)
 class RegistryLocation:
     host: str  # host[:port], lower case
-    prefix: str = ""  # path components before namespace/model, no slashes at the ends
+    prefix: str = ""  # one path segment that replaces the namespace ("" keeps it)
     insecure: bool = False  # plain http
 
     def repository(self, name: ModelName) -> str:
         """The repository `name` has at this registry (lower case, as registries serve)."""
-        path = f"{name.namespace}/{name.model}".lower()
-        return f"{self.prefix}/{path}" if self.prefix else path
+        return f"{self.prefix or name.namespace}/{name.model}".lower()
 
     def __str__(self) -> str:
         return f"{self.host}/{self.prefix}" if self.prefix else self.host
@@ -69,10 +70,14 @@ def parse_location(text: str, *, insecure: bool = False, option: str = "--to") -
             f"{option} {text!r}: {host!r} is not a registry host; "
             "give HOST[:PORT][/PREFIX] (e.g. mirror.corp:5000/ollama) or oci:PATH"
         )
-    for part in prefix.split("/") if prefix else ():
-        if not _PREFIX_PART.match(part):
-            raise UsageError(
-                f"{option} {text!r}: the path prefix part {part!r} is not a valid repository "
-                "name part (lower-case letters, digits and . _ - between them)"
-            )
+    if "/" in prefix:
+        raise UsageError(
+            f"{option} {text!r}: a prefix is one path segment (it takes the place of the "
+            "namespace: Ollama pulls only host/namespace/model), e.g. mirror.corp:5000/ollama"
+        )
+    if prefix and not _PREFIX_PART.match(prefix):
+        raise UsageError(
+            f"{option} {text!r}: the path prefix {prefix!r} is not a valid repository "
+            "name part (lower-case letters, digits and . _ - between them)"
+        )
     return RegistryLocation(host.lower(), prefix, insecure)

@@ -17,7 +17,7 @@ from provisioner.names import parse_name
         ("mirror.corp:5000", RegistryLocation("mirror.corp:5000")),
         ("Mirror.Corp", RegistryLocation("mirror.corp")),
         ("mirror.corp:5000/ollama/", RegistryLocation("mirror.corp:5000", "ollama")),
-        ("127.0.0.1:5000/a/b-c", RegistryLocation("127.0.0.1:5000", "a/b-c")),
+        ("127.0.0.1:5000/b-c", RegistryLocation("127.0.0.1:5000", "b-c")),
         ("http://127.0.0.1:5000", RegistryLocation("127.0.0.1:5000", insecure=True)),
         ("https://mirror.corp", RegistryLocation("mirror.corp")),
         ("oci:/mnt/disk/models", LayoutLocation(Path("/mnt/disk/models"))),
@@ -38,8 +38,9 @@ def test_to_insecure_is_kept() -> None:
         ("oci:", "needs a folder"),
         ("ftp://h", "HOST\\[:PORT\\]"),
         ("-bad-/x", "not a registry host"),
-        ("h:5000/Upper", "path prefix part 'Upper'"),
-        ("h:5000/a//b", "path prefix part ''"),
+        ("h:5000/Upper", "path prefix 'Upper'"),
+        ("h:5000/a//b", "a prefix is one path segment"),
+        ("h:5000/a/b", "a prefix is one path segment"),
         ("/mnt/disk", "a folder is written oci:PATH"),
     ],
 )
@@ -48,7 +49,22 @@ def test_bad_values_are_usage_errors_naming_the_option(text: str, message: str) 
         parse_location(text)
 
 
-def test_repository_keeps_namespace_and_model_in_lower_case_after_the_prefix() -> None:
+def test_repository_is_namespace_and_model_in_lower_case_or_the_prefix_for_the_namespace() -> None:
     name = parse_name("registry.ollama.ai/Library/Llama3.2:Q4")
     assert RegistryLocation("m:5000").repository(name) == "library/llama3.2"
-    assert RegistryLocation("m:5000", "ollama").repository(name) == "ollama/library/llama3.2"
+    # the same name `mirrors: {registry.ollama.ai: m:5000/ollama}` pulls (manifest/mirrors.py)
+    assert RegistryLocation("m:5000", "ollama").repository(name) == "ollama/llama3.2"
+
+
+def test_two_models_on_one_prefixed_repository_are_refused() -> None:
+    from provisioner.commands.mirror import _refuse_shared_repositories
+    from provisioner.mirror.select import Wanted
+
+    one, other = parse_name("library/tiny"), parse_name("team/tiny")
+    _refuse_shared_repositories(
+        RegistryLocation("m:5000"), (Wanted(one, False), Wanted(other, False))
+    )
+    with pytest.raises(UsageError, match="would both be m:5000/ollama/tiny:latest"):
+        _refuse_shared_repositories(
+            RegistryLocation("m:5000", "ollama"), (Wanted(one, False), Wanted(other, False))
+        )
