@@ -189,6 +189,15 @@ def _is_number(text: str) -> bool:
     return True
 
 
+def _layout_path(value: str | None) -> str | None:
+    """--from oci:PATH: the folder (checked when the apply opens it)."""
+    if value is None:
+        return None
+    if not value.startswith("oci:") or value == "oci:":
+        raise click.BadParameter(f"{value!r}: give oci:PATH, a folder `mirror --to oci:` wrote")
+    return value.removeprefix("oci:")
+
+
 def _settings(opts: GlobalOptions, **chosen: Any) -> Settings:
     from provisioner.reconcile.core import Settings
 
@@ -361,6 +370,15 @@ def validate(ctx: click.Context, /, files: tuple[str, ...], allow_unset: bool) -
 @click.option(
     "--locked", is_flag=True, help="Refuse, before any change, anything that differs from the lock."
 )
+@click.option(
+    "--from",
+    "from_",
+    metavar="oci:PATH",
+    callback=lambda _ctx, _param, value: _layout_path(value),
+    help="Pull every model from this OCI layout (written by `mirror --to oci:PATH`) instead "
+    "of its registry: served to the server on 127.0.0.1 for the time of the apply, so the "
+    "server must run on this machine.",
+)
 @_global_options
 @click.pass_context
 def apply(
@@ -375,6 +393,7 @@ def apply(
     targets: tuple[str, ...],
     check_updates: bool,
     locked: bool,
+    from_: str | None,
 ) -> None:
     """Make the server hold what FILE declares.
 
@@ -392,6 +411,7 @@ def apply(
         parallel=parallel,
         stall_timeout=stall_timeout,
         targets=targets,
+        from_layout=from_,
     )
     if opts.fleet:
         from provisioner.commands import fleet

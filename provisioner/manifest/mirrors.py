@@ -27,11 +27,17 @@ class Mirror:
     host: str  # the mirror's host[:port]
     prefix: str | None = None  # replaces the namespace (one path segment)
     insecure: bool = False  # plain http
+    label: str | None = None  # how plans name it when not by address (oci:PATH)
 
     @property
     def to(self) -> str:
         """The mirror as declared: host[:port][/prefix]."""
         return f"{self.host}/{self.prefix}" if self.prefix else self.host
+
+    @property
+    def where(self) -> str:
+        """How a plan names where a pull comes from."""
+        return self.label or self.to
 
 
 def split_to(text: str) -> tuple[str, str | None]:

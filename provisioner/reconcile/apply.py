@@ -58,6 +58,8 @@ class ApplyOptions:
     hash_cache: HashCache | None = None
     cancel: threading.Event = field(default_factory=threading.Event)
     sizes: Mapping[Key, int] = field(default_factory=dict)  # bytes a pull writes, if known
+    # apply --from oci:: the digests of blobs served that do not match their bytes
+    check_source: Callable[[], list[str]] | None = None
 
 
 class _Runner:
@@ -125,6 +127,32 @@ class _Runner:
             )
         if "plain http" in e.message:
             return f"{e.reason()}{_plain_http_hint(action)}"
+        if isinstance(action, Pull) and action.source is not None:
+            return self._explain_source(e, action, action.source)
+        return e.reason()
+
+    def _explain_source(self, e: ServerError, action: Pull, source: Source) -> str:
+        """A pull from a layout served on loopback: say what went wrong in its terms."""
+        if not source.registry.startswith("oci:"):
+            return e.reason()
+        said = e.message.lower()
+        if "digest mismatch" in said and self.options.check_source is not None:
+            bad = self.options.check_source()
+            if bad:
+                return (
+                    f"blob {', '.join(bad)} in {source.registry} does not match its digest "
+                    "(altered or damaged): copy the layout again; nothing was written"
+                )
+        if "file does not exist" in said or isinstance(e, NotFound):
+            return (
+                f"{action.model.display} is not in {source.registry}: copy it there with "
+                f"`ollama-provision mirror FILE --to {source.registry}`"
+            )
+        if "connection refused" in said or "dial tcp" in said:
+            return (
+                f"the Ollama server cannot reach {source.name.host}, where this apply serves "
+                f"{source.registry}: apply --from needs the server on this machine ({e.message})"
+            )
         return e.reason()
 
     def _pull(self, action: Pull) -> None:

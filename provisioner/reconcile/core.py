@@ -55,6 +55,7 @@ class Settings:
     # here (nor pruned). A server given by --host has none.
     labels: tuple[tuple[str, str], ...] = ()
     host_source: str = "--host"  # where `host` came from, for the hint when it is down
+    from_layout: str | None = None  # apply --from oci:PATH: pull from this layout folder
 
 
 @dataclass(frozen=True)
@@ -213,7 +214,28 @@ def apply(
 ) -> Applied:
     """Converge the server to the manifest. Deletions by pruning need `confirm_prune`;
     a model the manifest declares absent is deleted without asking. With
-    `settings.locked`, any difference from the lock raises Refused before a change."""
+    `settings.locked`, any difference from the lock raises Refused before a change.
+    With `settings.from_layout`, every pull comes from that OCI layout, served to the
+    server on loopback for the time of the apply (the server must run on this machine)."""
+    if settings.from_layout is None:
+        return _apply(manifest, settings, hooks, dry_run=dry_run)
+    from provisioner.mirror.serve import serve_layout
+
+    hosts = {s.name.host.lower() for s in manifest.models if s.kind == "registry"}
+    hosts |= {s.base.host.lower() for s in manifest.models if s.base is not None}
+    with serve_layout(Path(settings.from_layout), hosts) as served:
+        mirrored = dataclasses.replace(manifest, mirrors=served.mirrors)
+        return _apply(mirrored, settings, hooks, dry_run=dry_run, check=served.check_served)
+
+
+def _apply(
+    manifest: Manifest,
+    settings: Settings,
+    hooks: Hooks,
+    *,
+    dry_run: bool,
+    check: Callable[[], list[str]] | None = None,
+) -> Applied:
     with _run(manifest, settings, hooks) as run:
         planned = _plan(run, settings, downloads=True)
         if settings.locked and planned.plan.failures:
@@ -230,6 +252,7 @@ def apply(
         if pruned and (hooks.confirm_prune is None or not hooks.confirm_prune(pruned)):
             return Applied(planned, "cancelled")
         options = _options(settings, hooks, run.cache, _pull_sizes(planned))
+        options.check_source = check
         results = apply_plan(planned.plan, run.client, options)
     failed = any(r.outcome != "done" for r in results)
     return Applied(planned, "failed" if failed else "done", tuple(results))

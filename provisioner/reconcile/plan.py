@@ -102,7 +102,7 @@ class _Builder:
         if mirror is None:
             self.add(Pull(name, drift, insecure=insecure, pin=pin))
             return
-        source = Source(mirror_name(name, mirror), mirror.to)
+        source = Source(mirror_name(name, mirror), mirror.where)
         self.add(Pull(name, drift, insecure=mirror.insecure, pin=pin, source=source))
 
 

@@ -9,6 +9,7 @@ end up with the canonical names and the source's digests.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,11 +19,13 @@ from typing import Any
 import httpx
 import pytest
 
+from provisioner.mirror.layout import Descriptor, Entry, Layout
 from provisioner.names import parse_name
 from provisioner.server.registry import RemoteManifest, fetch_manifest
 from tests.integration.cli_runner import Run, run_cli
+from tests.testbed.build import PINNED
 from tests.testbed.fixtures import FilledRegistry
-from tests.testbed.ollama_server import OllamaServer
+from tests.testbed.ollama_server import OllamaServer, start_server
 from tests.testbed.registry import Registry, start_registry
 from tests.testbed.seed import create_local
 
@@ -184,3 +187,95 @@ def test_a_rerun_cleans_up_what_a_stopped_pull_left(
     assert cli(ollama, "apply", str(path)).code == 0
     assert sorted(ollama.tags()) == [canonical]
     assert cli(ollama, "drift", str(path)).code == 0
+
+
+def write_layout(folder: Path, bed: Bed, *models: str) -> Layout:
+    """An OCI layout holding `models` under their canonical names, read from the mirror
+    registry byte for byte (what `mirror --to oci:` writes)."""
+    layout = Layout.create(folder)
+    entries = []
+    accept = {"Accept": "application/vnd.docker.distribution.manifest.v2+json"}
+    with httpx.Client(follow_redirects=True, timeout=60) as client:
+        for m in models:
+            repository, tag = m.split(":")
+            base = f"http://{bed.mirror.host}/v2/{repository}"
+            answer = client.get(f"{base}/manifests/{tag}", headers=accept)
+            raw = answer.content
+            digest = "sha256:" + hashlib.sha256(raw).hexdigest()
+            for blob, size in blob_sizes(answer.json()).items():
+                data = client.get(f"{base}/blobs/{blob}").content
+                layout.write_blob(blob, [data], size)
+            layout.write_bytes(digest, raw)
+            media = answer.headers["content-type"]
+            entries.append(Entry(parse_name(bed.canonical(m)), Descriptor(media, digest, len(raw))))
+    layout.record(entries)
+    return layout
+
+
+def from_layout(tmp_path: Path, bed: Bed, *models: str) -> Path:
+    """A manifest of canonical names only: no mirrors, the source registry is down."""
+    lines = ["version: 1", "models:"]
+    lines += [f"  - {{name: '{bed.canonical(m)}', insecure: true}}" for m in models]
+    path = tmp_path / "site.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_apply_from_a_layout_matches_a_connected_pull(
+    ollama: OllamaServer, bed: Bed, tmp_path: Path
+) -> None:
+    folder = tmp_path / "layout"
+    write_layout(folder, bed, *MODELS)
+    path = from_layout(tmp_path, bed, *MODELS)
+
+    applied = cli(ollama, "apply", "--from", f"oci:{folder}", str(path))
+    assert applied.code == 0, applied.out + applied.err
+    for m in MODELS:
+        assert f"pull   {bed.canonical(m)} from oci:{folder}" in applied.out
+    tags = ollama.tags()
+    assert sorted(tags) == sorted(bed.canonical(m) for m in MODELS)
+    for m in MODELS:
+        assert bed.digests[m].matches(tags[bed.canonical(m)]), m
+
+    # The same models pulled from a registry (the mirror, canonical names kept) on
+    # another fresh server: the same names and the same /api/tags digests.
+    connected = start_server(PINNED, tmp_path / "connected")
+    try:
+        assert cli(connected, "apply", str(manifest(tmp_path, bed, *MODELS))).code == 0
+        assert connected.tags() == tags
+    finally:
+        connected.stop()
+
+    again = cli(ollama, "apply", "--from", f"oci:{folder}", str(path))
+    assert again.code == 0 and "in sync" in again.out, again.out
+    assert cli(ollama, "drift", str(path)).code == 0  # no leftover loopback tag either
+
+
+def test_apply_from_a_layout_refuses_an_altered_blob_and_a_missing_model(
+    ollama: OllamaServer, bed: Bed, tmp_path: Path
+) -> None:
+    folder = tmp_path / "layout"
+    layout = write_layout(folder, bed, MODELS[0])
+    weights = max(
+        blob_sizes(registry_manifest(bed.mirror.host, MODELS[0])).items(), key=lambda b: b[1]
+    )
+    blob = layout.blob_path(weights[0])
+    data = bytearray(blob.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # same size, other bytes
+    blob.write_bytes(bytes(data))
+
+    altered = cli(
+        ollama, "apply", "--from", f"oci:{folder}", str(from_layout(tmp_path, bed, MODELS[0]))
+    )
+    assert altered.code == 1
+    assert (
+        f"blob {weights[0]} in oci:{folder} does not match its digest" in altered.out + altered.err
+    )
+    assert ollama.tags() == {}  # nothing half-written: no model, no loopback tag
+
+    missing = cli(
+        ollama, "apply", "--from", f"oci:{folder}", str(from_layout(tmp_path, bed, MODELS[1]))
+    )
+    assert missing.code == 1
+    assert f"{bed.canonical(MODELS[1])} is not in oci:{folder}" in missing.out + missing.err
+    assert ollama.tags() == {}
