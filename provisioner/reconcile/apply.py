@@ -128,31 +128,7 @@ class _Runner:
         if "plain http" in e.message:
             return f"{e.reason()}{_plain_http_hint(action)}"
         if isinstance(action, Pull) and action.source is not None:
-            return self._explain_source(e, action, action.source)
-        return e.reason()
-
-    def _explain_source(self, e: ServerError, action: Pull, source: Source) -> str:
-        """A pull from a layout served on loopback: say what went wrong in its terms."""
-        if not source.registry.startswith("oci:"):
-            return e.reason()
-        said = e.message.lower()
-        if "digest mismatch" in said and self.options.check_source is not None:
-            bad = self.options.check_source()
-            if bad:
-                return (
-                    f"blob {', '.join(bad)} in {source.registry} does not match its digest "
-                    "(altered or damaged): copy the layout again; nothing was written"
-                )
-        if "file does not exist" in said or isinstance(e, NotFound):
-            return (
-                f"{action.model.display} is not in {source.registry}: copy it there with "
-                f"`ollama-provision mirror FILE --to {source.registry}`"
-            )
-        if "connection refused" in said or "dial tcp" in said:
-            return (
-                f"the Ollama server cannot reach {source.name.host}, where this apply serves "
-                f"{source.registry}: apply --from needs the server on this machine ({e.message})"
-            )
+            return explain_source(e, action, action.source, self.options.check_source)
         return e.reason()
 
     def _pull(self, action: Pull) -> None:
@@ -243,6 +219,37 @@ class _Runner:
             raise ServerError("loaded, but /api/ps does not list it", model=name)
         said = "already loaded, expiry refreshed" if action.loaded else f"loaded in {loaded:.1f}s"
         return said, entry.expires_at
+
+
+def explain_source(
+    e: ServerError,
+    action: Pull,
+    source: Source,
+    check: Callable[[], list[str]] | None = None,
+) -> str:
+    """A failed pull from a layout served on loopback, said in its terms; `check` names
+    the blobs served whose bytes do not match their digests."""
+    if not source.registry.startswith("oci:"):
+        return e.reason()
+    said = e.message.lower()
+    if "digest mismatch" in said and check is not None:
+        bad = check()
+        if bad:
+            return (
+                f"blob {', '.join(bad)} in {source.registry} does not match its digest "
+                "(altered or damaged): copy the layout again; nothing was written"
+            )
+    if "file does not exist" in said or isinstance(e, NotFound):
+        return (
+            f"{action.model.display} is not in {source.registry}: copy it there with "
+            f"`ollama-provision mirror FILE --to {source.registry}`"
+        )
+    if "connection refused" in said or "dial tcp" in said:
+        return (
+            f"the Ollama server cannot reach {source.name.host}, where this apply serves "
+            f"{source.registry}: apply --from needs the server on this machine ({e.message})"
+        )
+    return e.reason()
 
 
 def _plain_http_hint(action: Action) -> str:

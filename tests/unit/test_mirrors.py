@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from provisioner.custom.spec import CreateSpec
-from provisioner.errors import ManifestError
+from provisioner.errors import ManifestError, ServerError
 from provisioner.manifest.load import (
     Manifest,
     ModelSpec,
@@ -19,7 +19,8 @@ from provisioner.manifest.load import (
 )
 from provisioner.manifest.mirrors import Mirror, mirror_name, route, split_to
 from provisioner.names import parse_name
-from provisioner.reconcile.actions import Delete, Pull, Source
+from provisioner.reconcile.actions import Delete, Drift, Pull, Source
+from provisioner.reconcile.apply import explain_source
 from provisioner.reconcile.observe import ServerModel, ServerState
 from provisioner.reconcile.plan import make_plan
 from provisioner.server.registry import RemoteManifest
@@ -183,3 +184,30 @@ def test_without_mirrors_the_mirror_named_model_is_just_extra() -> None:
     )
     assert plan.actions == ()
     assert [d.model.display for d in plan.extras] == [leftover[0]]
+
+
+def test_failed_pulls_from_a_layout_say_why_in_its_terms() -> None:
+    name = parse_name("llama3.2")
+    source = Source(parse_name("127.0.0.1:4000/library/llama3.2"), "oci:/disk")
+    pull = Pull(name, Drift("missing", name), insecure=True, source=source)
+    refused = ServerError(
+        "pulling 127.0.0.1:4000/library/llama3.2:latest from mirror oci:/disk: Get "
+        '"http://127.0.0.1:4000/v2/": dial tcp 127.0.0.1:4000: connect: connection refused'
+    )
+    assert explain_source(refused, pull, source).startswith(
+        "the Ollama server cannot reach 127.0.0.1:4000, where this apply serves oci:/disk: "
+        "apply --from needs the server on this machine ("
+    )
+    missing = ServerError("pull model manifest: file does not exist")
+    assert explain_source(missing, pull, source) == (
+        "llama3.2:latest is not in oci:/disk: copy it there with "
+        "`ollama-provision mirror FILE --to oci:/disk`"
+    )
+    altered = ServerError("digest mismatch, file must be downloaded again")
+    assert explain_source(altered, pull, source, lambda: ["sha256:" + A]) == (
+        f"blob sha256:{A} in oci:/disk does not match its digest (altered or damaged): "
+        "copy the layout again; nothing was written"
+    )
+    assert explain_source(altered, pull, source, lambda: []) == altered.reason()
+    mirror = Source(source.name, "mirror.corp:5000")  # a registry mirror: Ollama's words
+    assert explain_source(refused, pull, mirror) == refused.reason()
