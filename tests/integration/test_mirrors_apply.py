@@ -39,6 +39,7 @@ class Bed:
     source: Registry  # stopped once filled
     mirror: Registry
     digests: dict[str, RemoteManifest]  # source manifests, by repository:tag
+    layout: Path  # `mirror --to oci:` of every model, from the source
 
     def canonical(self, model: str) -> str:
         return f"{self.source.host}/{model}"
@@ -50,6 +51,13 @@ class Bed:
 def _push(seed: OllamaServer, local: str, remote: str) -> None:
     seed.cli("cp", local, remote)
     seed.cli("push", "--insecure", remote)
+
+
+def _declare(path: Path, host: str, *models: str) -> Path:
+    lines = ["version: 1", "models:"]
+    lines += [f"  - {{name: '{host}/{m}', insecure: true}}" for m in models]
+    path.write_text("\n".join(lines) + "\n")
+    return path
 
 
 @pytest.fixture(scope="module")
@@ -67,11 +75,15 @@ def bed(registry: FilledRegistry, tmp_path_factory: pytest.TempPathFactory) -> I
         locals_ = {**{m: f"seed-completion-{n}" for m, n in SEEDS.items()}, MODELS[2]: "seed-sys"}
         digests = {}
         for model, local in locals_.items():
-            for host in (source.host, mirror.host):
-                _push(seed, local, f"{host}/{model}")
+            _push(seed, local, f"{source.host}/{model}")
             digests[model] = fetch_manifest(parse_name(f"{source.host}/{model}"), insecure=True)
-        source.stop()  # from here on only the mirror serves these models
-        yield Bed(source, mirror, digests)
+        # The copies: the mirror command, to a registry and onto a disk.
+        declared = str(_declare(root / "all.yaml", source.host, *MODELS))
+        for to in ([mirror.host, "--to-insecure"], [f"oci:{root / 'layout'}"]):
+            copied = run_cli("mirror", declared, "--to", *to)
+            assert copied.code == 0, copied.out + copied.err
+        source.stop()  # from here on only the copies serve these models
+        yield Bed(source, mirror, digests, root / "layout")
     finally:
         source.stop()
         mirror.stop()
@@ -214,18 +226,13 @@ def write_layout(folder: Path, bed: Bed, *models: str) -> Layout:
 
 def from_layout(tmp_path: Path, bed: Bed, *models: str) -> Path:
     """A manifest of canonical names only: no mirrors, the source registry is down."""
-    lines = ["version: 1", "models:"]
-    lines += [f"  - {{name: '{bed.canonical(m)}', insecure: true}}" for m in models]
-    path = tmp_path / "site.yaml"
-    path.write_text("\n".join(lines) + "\n")
-    return path
+    return _declare(tmp_path / "site.yaml", bed.source.host, *models)
 
 
 def test_apply_from_a_layout_matches_a_connected_pull(
     ollama: OllamaServer, bed: Bed, tmp_path: Path
 ) -> None:
-    folder = tmp_path / "layout"
-    write_layout(folder, bed, *MODELS)
+    folder = bed.layout  # written by `mirror --to oci:` from the source
     path = from_layout(tmp_path, bed, *MODELS)
 
     applied = cli(ollama, "apply", "--from", f"oci:{folder}", str(path))
