@@ -993,8 +993,8 @@ def test_schema_documents_every_property() -> None:
     model_keys = set(schema["$defs"]["model"]["properties"])
     assert model_keys == {
         "name", "digest", "pull", "insecure", "warm", "keep_alive", "aliases", "selector",
-        "state", "modelfile", "modelfile_path", "from", "system", "template", "parameters", "messages",
-        "adapters", "license", "quantize",
+        "state", "modelfile", "modelfile_path", "from", "system", "template", "parameters",
+        "messages", "adapters", "license", "quantize",
     }  # fmt: skip
 
 

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from provisioner.errors import UsageError
-from provisioner.manifest.load import load_manifest
 from provisioner.manifest.labels import describe, matches, selector_of
+from provisioner.manifest.load import load_manifest
 from provisioner.manifest.targets import for_labels, select
 from provisioner.names import parse_name
 from provisioner.reconcile.plan import keep_matches
