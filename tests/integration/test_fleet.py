@@ -212,6 +212,10 @@ def test_repeated_host_is_a_fleet_and_single_server_commands_refuse_it(
         "error: lock works on one server; --inventory and repeated --host are for plan, "
         "apply, drift, status and warm"
     ]
+    layout = tmp_path / "layout"
+    mirror = run_cli(*hosts, "mirror", str(tmp_path / "models.yaml"), "--to", f"oci:{layout}")
+    assert mirror.code == 2 and not layout.exists()
+    assert mirror.err.startswith("error: mirror works on one server;")
 
 
 def test_pruning_in_a_fleet_needs_yes_and_never_takes_what_is_meant_elsewhere(
