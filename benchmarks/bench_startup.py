@@ -5,7 +5,9 @@ demo's models by a first `apply examples/demo.yaml`), then times BENCH_RUNS runs
 (default 20, after one untimed warm-up) of each, best and median:
   python -c pass                              the floor for any Python CLI
   ollama-provision --version
-  ollama-provision apply examples/demo.yaml   a no-op: everything present
+  ollama-provision apply examples/demo.yaml   a no-op: everything present, the whole
+                                              pipeline (OLLAMA_PROVISION_REPLAY=0)
+  the same, repeated                          the remembered in-sync verdict (noop.py)
   ollama list                                 the same server, the same build's CLI
 and lists the costliest imports of the no-op apply (`python -X importtime`,
 best of 5 runs per module). Goal (issue 9): the no-op apply under 0.1 s.
@@ -74,7 +76,12 @@ def main() -> None:
         fill_registry(seed, registry.host)
         seed.stop()
         server = start_server("0.11.4", work / "server")
-        env = {**os.environ, "OLLAMA_HOST": server.url, "DEMO_REGISTRY": registry.host}
+        env = {
+            **os.environ,
+            "OLLAMA_HOST": server.url,
+            "DEMO_REGISTRY": registry.host,
+            "OLLAMA_PROVISION_CACHE": str(work / "cache"),
+        }
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         demo = str(ROOT / "examples" / "demo.yaml")
         first = subprocess.run(
@@ -90,20 +97,29 @@ def main() -> None:
                 "ollama-provision --version", [*ollama_provision(), "--version"], env, runs=RUNS
             )
         )
+        whole = time_command(
+            "apply demo.yaml (no-op, whole pipeline)",
+            [*ollama_provision(), "apply", demo],
+            {**env, "OLLAMA_PROVISION_REPLAY": "0"},
+            runs=RUNS,
+        )
+        rows.append(whole)
         noop = time_command(
-            "ollama-provision apply demo.yaml (no-op)",
+            "apply demo.yaml (no-op, repeated)",
             [*ollama_provision(), "apply", demo],
             env,
             runs=RUNS,
         )
         rows.append(noop)
+        if noop.output != whole.output:
+            raise RuntimeError(f"the replay printed something else:\n{noop.output}{whole.output}")
         rows.append(time_command("ollama list", [str(server.binary), "list"], env, runs=RUNS))
         print(f"\nstart-up on Ollama {server.version}, {os.cpu_count()} cores, {RUNS} runs each")
         print(table(rows, against=floor))
         print("(ratio: median against `python -c pass`; goal: the no-op apply under 100 ms)")
         print("no-op apply said:", noop.output.strip().splitlines()[-1])
         importtime = [sys.executable, "-X", "importtime", "-m", "provisioner", "apply", demo]
-        print_import_offenders(import_times(importtime, env))
+        print_import_offenders(import_times(importtime, {**env, "OLLAMA_PROVISION_REPLAY": "0"}))
     finally:
         for s in (seed, server):
             if s is not None:

@@ -188,6 +188,7 @@ class Client:
         retry: RetryPolicy = DEFAULT_RETRY,
         stall_timeout: float = DEFAULT_STALL,
         on_request: Callable[[str, str], None] | None = None,
+        on_answer: Callable[[str, str, bytes], None] | None = None,
         on_retry: RetryCallback | None = None,
         hint: str = "set --host or OLLAMA_HOST",
     ) -> None:
@@ -196,6 +197,7 @@ class Client:
         self.stall_timeout = stall_timeout
         self._timeout = timeout
         self._on_request = on_request
+        self._on_answer = on_answer  # each plain request's answer, as it came
         self._on_retry = on_retry
         self._hint = hint  # what to check when the server cannot be reached
         self._http = httpx.Client(
@@ -285,6 +287,8 @@ class Client:
             )
             if response.status_code >= 400:
                 raise error_for_response(response, model, self.base_url)
+            if self._on_answer is not None:
+                self._on_answer(method, path, data)
             return response
 
         return with_retry(once, self.retry, self._on_retry, model) if retry else once()

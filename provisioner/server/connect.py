@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from provisioner.manifest.load import Manifest, ServerSettings
 from provisioner.server.client import DEFAULT_STALL, DEFAULT_TIMEOUT, Client
 from provisioner.server.hosts import ResolvedHost, resolve_host
@@ -23,6 +25,8 @@ def connect(
     stall_timeout: float = DEFAULT_STALL,
     on_retry: RetryCallback | None = None,
     host_source: str = "--host",
+    on_request: Callable[[str, str], None] | None = None,
+    on_answer: Callable[[str, str, bytes], None] | None = None,
 ) -> tuple[Client, ResolvedHost]:
     """Resolve the host (--host > manifest > OLLAMA_HOST > default) and open a client
     with the manifest's headers and timeout. host_source: where `host` came from."""
@@ -34,6 +38,8 @@ def connect(
         timeout=server.timeout or DEFAULT_TIMEOUT,
         stall_timeout=stall_timeout,
         on_retry=on_retry,
+        on_request=on_request,
+        on_answer=on_answer,
         hint=HINTS.get(target.source, f"check {target.source}"),
     )
     return client, target
