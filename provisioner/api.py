@@ -68,6 +68,11 @@ def _refuse(value: object) -> Any:
     )
 
 
+# Where a host given to these functions came from, for the hint when it is down
+# (the CLI says --host; the Ansible module's option is also called host).
+API_HOST = "the host argument"
+
+
 def plan(
     manifest: Manifest,
     *,
@@ -79,7 +84,11 @@ def plan(
     """Observe the server and return what apply would do (nothing is changed).
     targets: only these declared models and what they need (like --target)."""
     settings = core.Settings(
-        host=host, check_updates=check_updates, prune=prune, targets=tuple(targets)
+        host=host,
+        check_updates=check_updates,
+        prune=prune,
+        targets=tuple(targets),
+        host_source=API_HOST,
     )
     return core.plan(manifest, settings).plan
 
@@ -113,6 +122,7 @@ def apply(
         parallel=parallel,
         stall_timeout=stall_timeout,
         targets=tuple(targets),
+        host_source=API_HOST,
     )
     refused: list[str] = []
 

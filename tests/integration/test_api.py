@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
@@ -54,3 +55,15 @@ def test_bad_manifest_raises_with_positions(tmp_path: Path) -> None:
     with pytest.raises(provisioner.ManifestError) as err:
         provisioner.load(path)
     assert err.value.problems[0].position.line == 3
+
+
+def test_a_server_that_is_down_names_the_host_argument(tmp_path: Path) -> None:
+    manifest = provisioner.loads({"version": 1, "models": [{"name": "tiny"}]}, source="<test>")
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(provisioner.ConnectionFailed) as caught:
+        provisioner.plan(manifest, host=f"http://127.0.0.1:{port}")
+    assert f"127.0.0.1:{port}" in str(caught.value)
+    assert "check the host argument" in str(caught.value)
+    assert "--host" not in str(caught.value)  # a script has no command line
