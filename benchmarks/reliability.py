@@ -64,6 +64,7 @@ from tests.testbed.faultproxy import FaultProxy, Faults
 from tests.testbed.ollama_server import OllamaServer, start_server
 from tests.testbed.registry import Registry, start_registry
 from tests.testbed.seed import CATALOG, SeedModel, push_model
+from tests.testbed.served import not_converged
 from tests.testbed.tiny_models import write_completion_model
 
 PINNED = "0.11.4"
@@ -71,7 +72,6 @@ ROOT = Path(__file__).resolve().parent.parent
 CLI = [sys.executable, "-m", "provisioner"]
 RUN_TIMEOUT = 240.0  # seconds, for any one CLI run
 PULL_START_TIMEOUT = 60.0  # seconds for a pull to write its first partial blob
-MANIFEST_ACCEPT = "application/vnd.docker.distribution.manifest.v2+json"
 
 
 @dataclass
@@ -139,24 +139,6 @@ def write_manifest(path: Path, names: list[str], extra: str = "") -> Path:
         + extra
     )
     return path
-
-
-def registry_digest(registry_host: str, name: str) -> str:
-    """The hex digest the registry serves for NAME's tag (host/namespace/model:tag)."""
-    path, _, tag = name.split("/", 1)[1].rpartition(":")
-    answer = httpx.get(
-        f"http://{registry_host}/v2/{path}/manifests/{tag}",
-        headers={"Accept": MANIFEST_ACCEPT},
-        timeout=30,
-    )
-    answer.raise_for_status()
-    return answer.headers["Docker-Content-Digest"].removeprefix("sha256:")
-
-
-def not_converged(server: OllamaServer, registry_host: str, names: list[str]) -> list[str]:
-    """The names Ollama lacks or holds at a digest other than the registry's (checked directly)."""
-    held = server.tags()
-    return [n for n in names if held.get(n) != registry_digest(registry_host, n)]
 
 
 def delete_all(server: OllamaServer) -> None:

@@ -6,18 +6,14 @@ import json
 import time
 from pathlib import Path
 
-import httpx
-
 from tests.integration.cli_runner import run_cli
 from tests.testbed.fixtures import FilledRegistry
 from tests.testbed.ollama_server import OllamaServer
-
-ACCEPT = {"Accept": "application/vnd.docker.distribution.manifest.v2+json"}
+from tests.testbed.served import served_digest
 
 
 def registry_digest(registry: FilledRegistry, repo: str, tag: str) -> str:
-    url = f"http://{registry.host}/v2/{repo}/manifests/{tag}"
-    return httpx.get(url, headers=ACCEPT).headers["Docker-Content-Digest"]
+    return "sha256:" + served_digest(registry.host, registry.name(repo, tag))
 
 
 def manifest(tmp_path: Path, name: str, extra: str = "") -> Path:

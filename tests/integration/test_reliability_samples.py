@@ -21,7 +21,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.fuzz_modelfile import run as fuzz_modelfiles
@@ -29,27 +28,8 @@ from tests.integration.cli_runner import Run, run_cli
 from tests.testbed.build import PINNED
 from tests.testbed.fixtures import FilledRegistry
 from tests.testbed.ollama_server import OllamaServer, start_server
+from tests.testbed.served import not_converged
 from tests.testbed.tiny_models import write_completion_model
-
-MANIFEST_ACCEPT = "application/vnd.docker.distribution.manifest.v2+json"
-
-
-def registry_digest(registry: FilledRegistry, name: str) -> str:
-    """The hex digest the registry serves for NAME's tag (host/namespace/model:tag)."""
-    path, _, tag = name.split("/", 1)[1].rpartition(":")
-    answer = httpx.get(
-        f"http://{registry.host}/v2/{path}/manifests/{tag}",
-        headers={"Accept": MANIFEST_ACCEPT},
-        timeout=30,
-    )
-    answer.raise_for_status()
-    return answer.headers["Docker-Content-Digest"].removeprefix("sha256:")
-
-
-def lacking(server: OllamaServer, registry: FilledRegistry, names: list[str]) -> list[str]:
-    """The names Ollama lacks or holds at another digest than the registry's (asked directly)."""
-    held = server.tags()
-    return [n for n in names if held.get(n) != registry_digest(registry, n)]
 
 
 def manifest_text(names: list[str], extra: str = "") -> str:
@@ -114,7 +94,7 @@ def test_two_concurrent_applies_converge_and_keep_every_hash_cache_entry(
     customs = ["conc-custom", *local]
     if any(r.code for r in runs):  # a run may fail on the race; a rerun must converge
         assert run_cli("--host", ollama.url, "apply", str(manifest), env=env).code == 0
-    assert lacking(ollama, registry, tiny) == []
+    assert not_converged(ollama, registry.host, tiny) == []
     assert [n for n in customs if f"{n}:latest" not in ollama.tags()] == []
     drift = run_cli("--host", ollama.url, "drift", str(manifest), env=env)
     assert drift.code == 0, drift.out + drift.err
@@ -150,7 +130,7 @@ def test_a_full_disk_fails_the_big_model_once_and_the_tiny_ones_converge(
         assert "disk is full" in failed[0]
         assert "retry" not in result.out + result.err
         assert len(pulls) == 3  # one per model: out of space is not retried
-        assert lacking(server, registry, tiny) == []
+        assert not_converged(server, registry.host, tiny) == []
     finally:
         if server is not None:
             server.stop()
