@@ -2,8 +2,11 @@
 
 The text goes to a temporary file beside the target, is flushed to disk, may
 be checked there (a manifest is loaded from that very file, so its relative
-paths resolve as they will), gets the target's mode (or 0666 less the umask,
-as any new file would), and is then moved over the target. Without
+paths resolve as they will), gets the mode asked for, else the target's mode
+(or 0666 less the umask, as any new file would), and is then moved over the
+target. `write_chunks_atomically` takes the bytes as an iterable, so a large
+blob streams through without being held in memory; an exception from the
+iterable (a digest that does not match) leaves nothing behind. Without
 `overwrite`, the move is a hard link, which refuses to replace a file that
 appeared meanwhile. On any failure the temporary file is removed and the
 target is left as it was.
@@ -15,7 +18,7 @@ import contextlib
 import os
 import stat
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from provisioner.errors import TargetExists
@@ -40,24 +43,43 @@ def write_atomically(
     *,
     overwrite: bool = True,
     check: Callable[[Path], None] | None = None,
+    mode: int | None = None,
 ) -> None:
     """Write `text` to `path` in one step; `check` may raise to stop before the move."""
+    write_chunks_atomically(
+        path, [text.encode("utf-8")], overwrite=overwrite, check=check, mode=mode
+    )
+
+
+def write_chunks_atomically(
+    path: Path,
+    chunks: Iterable[bytes],
+    *,
+    overwrite: bool = True,
+    check: Callable[[Path], None] | None = None,
+    mode: int | None = None,
+) -> int:
+    """Write the bytes of `chunks` to `path` in one step; returns how many were written."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     temp = Path(name)
+    written = 0
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
+        with os.fdopen(fd, "wb") as f:
+            for chunk in chunks:
+                f.write(chunk)
+                written += len(chunk)
             f.flush()
             os.fsync(f.fileno())
         if check is not None:
             check(temp)
-        os.chmod(temp, _mode_for(path))
+        os.chmod(temp, _mode_for(path) if mode is None else mode)
         _move(temp, path, overwrite=overwrite)
         _sync_folder(path.parent)
     finally:
         with contextlib.suppress(FileNotFoundError):
             temp.unlink()
+    return written
 
 
 def _move(temp: Path, path: Path, *, overwrite: bool) -> None:

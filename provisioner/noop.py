@@ -262,15 +262,14 @@ def remember(output: list[tuple[int, str]]) -> None:
         "answers": _digest(PENDING.answers),
         "output": output,
     }
-    import tempfile  # here, not at the top: only a run that remembers needs it
+    # Here, not at the top: a replay must not pay for it (this runs only after the
+    # full pipeline).
+    from provisioner.atomic import write_atomically
 
     folder = _folder()
     with contextlib.suppress(OSError):
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".verdict-")
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(verdict, f)
-        os.replace(tmp, folder / f"{PENDING.key}.json")
+        # 0600: the verdict holds printed output, which may name private models.
+        write_atomically(folder / f"{PENDING.key}.json", json.dumps(verdict), mode=0o600)
         _trim(folder)
 
 

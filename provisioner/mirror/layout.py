@@ -25,17 +25,14 @@ complete or absent), the manifest blob next, index.json last.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import tempfile
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from provisioner.atomic import write_atomically
+from provisioner.atomic import write_atomically, write_chunks_atomically
 from provisioner.errors import DigestMismatch, InvalidName, UsageError
 from provisioner.mirror.verify import check_bytes, valid_digest, verified
 from provisioner.names import Key, ModelName, parse_name
@@ -190,26 +187,9 @@ class Layout:
 
         Returns the bytes written. On DigestMismatch (or any failure) the temporary
         file is removed and the blob stays absent."""
-        target = self.blob_path(digest)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(
-            dir=target.parent, prefix=f".{target.name[:16]}.", suffix=".tmp"
-        )
-        temp = Path(name)
-        written = 0
-        try:
-            with os.fdopen(fd, "wb") as f:
-                for chunk in verified(chunks, digest, size, self.where):
-                    f.write(chunk)
-                    written += len(chunk)
-                f.flush()
-                os.fsync(f.fileno())
-            os.chmod(temp, 0o644)
-            os.replace(temp, target)
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                temp.unlink()
-        return written
+        # 0644 whatever the umask: a layout is made to be read by other users and tools.
+        checked = verified(chunks, digest, size, self.where)
+        return write_chunks_atomically(self.blob_path(digest), checked, mode=0o644)
 
     def write_bytes(self, digest: str, data: bytes) -> None:
         """A small blob (a manifest) already in memory, checked first."""

@@ -1,10 +1,11 @@
 import os
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from provisioner.atomic import write_atomically
+from provisioner.atomic import write_atomically, write_chunks_atomically
 from provisioner.errors import TargetExists
 
 
@@ -57,3 +58,27 @@ def test_a_failing_check_writes_nothing(tmp_path: Path) -> None:
     with pytest.raises(ValueError):
         write_atomically(tmp_path / "a.yaml", "draft", check=refuse)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_mode_asked_for_wins_over_the_target_and_the_umask(tmp_path: Path) -> None:
+    target = tmp_path / "verdict.json"
+    target.write_text("old")
+    target.chmod(0o644)
+    write_atomically(target, "new", mode=0o600)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert target.read_text() == "new"
+
+
+def test_chunks_stream_in_and_a_failing_source_leaves_the_old_file(tmp_path: Path) -> None:
+    target = tmp_path / "blob"
+    assert write_chunks_atomically(target, [b"ab", b"", b"cde"]) == 5
+    assert target.read_bytes() == b"abcde"
+
+    def corrupt() -> Iterator[bytes]:
+        yield b"xy"
+        raise ValueError("digest mismatch")
+
+    with pytest.raises(ValueError):
+        write_chunks_atomically(target, corrupt())
+    assert target.read_bytes() == b"abcde"
+    assert [p.name for p in tmp_path.iterdir()] == ["blob"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import stat
 from pathlib import Path
 
 import pytest
@@ -75,6 +76,8 @@ def test_a_verdict_is_remembered_only_when_apply_said_it_qualifies(
     assert saved["output"] == [[1, "in sync\n"], [2, "note\n"]]
     assert set(saved["answers"]) == {"/api/version", "/api/tags"}
     assert [p.name for p in (tmp_path / "in-sync").iterdir()] == ["k" * 64 + ".json"]
+    # the verdict holds printed output: private to the user, like a fresh mkstemp file
+    assert stat.S_IMODE((tmp_path / "in-sync" / ("k" * 64 + ".json")).stat().st_mode) == 0o600
 
 
 def test_only_plain_http_is_asked_directly() -> None:
