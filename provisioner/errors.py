@@ -15,6 +15,7 @@ ProvisionError
 └── ServerError          the Ollama server refused or failed a request
     ├── NotFound         404, or a registry that lacks the model
     ├── BadRequest       400 and other 4xx
+    │   └── AuthFailed   a registry wants credentials we lack, or refused ours
     ├── HostNotFound     a registry host name that does not resolve (not retried)
     ├── DiskFull         the server's disk is full (not retried)
     ├── BadAnswer        an answer that is not what the endpoint gives (not JSON, wrong shape)
@@ -78,6 +79,10 @@ class NotFound(ServerError):
 
 class BadRequest(ServerError):
     """The server rejected the request as invalid (4xx other than 404/412)."""
+
+
+class AuthFailed(BadRequest):
+    """The registry wants credentials we do not have, or refused the ones we sent."""
 
 
 class HostNotFound(ServerError):

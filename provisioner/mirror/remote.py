@@ -23,6 +23,7 @@ from urllib.parse import urljoin
 import httpx
 
 from provisioner.errors import (
+    AuthFailed,
     BadAnswer,
     BadRequest,
     ConnectionFailed,
@@ -48,10 +49,6 @@ class FetchedManifest:
     raw: bytes
     media_type: str
     digest: str  # sha256 of raw
-
-
-class AuthFailed(BadRequest):
-    """The registry wants credentials we do not have, or refused the ones we sent."""
 
 
 class Registry:
