@@ -194,6 +194,10 @@ def published(names: Sequence[ModelName]) -> bool:
 
 
 def _looks_like_file(value: str) -> bool:
+    """Whether a server's recorded parent_model is a file rather than a model name."""
+    # Not custom.modelfile.looks_like_path on purpose: that one reads what a user wrote,
+    # by Ollama's CLI prefix rule and this machine's os.path. This one reads what a server
+    # recorded: a path of the server's own OS (backslashes), a bare file name, or a blob.
     return (
         value.startswith(("/", "./", "../", "~"))
         or "\\" in value
