@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import jsonschema
 import pytest
 from prometheus_client.openmetrics.parser import (
@@ -19,6 +20,7 @@ from tests.integration.cli_runner import Run, run_cli
 from tests.testbed.build import NEWEST, PINNED
 from tests.testbed.fixtures import FilledRegistry
 from tests.testbed.ollama_server import OllamaServer, start_server
+from tests.testbed.tiny_models import write_completion_model
 
 OUTPUT_SCHEMA = json.loads(
     (Path(__file__).resolve().parents[2] / "schemas/output.schema.json").read_text()
@@ -241,3 +243,35 @@ def test_pruning_in_a_fleet_needs_yes_and_never_takes_what_is_meant_elsewhere(
     kept = fleet_cli(tmp_path, "apply", "--yes")
     assert kept.code == 0
     assert set(fleet["cpu-1"].tags()) == {tiny, embed}
+
+
+def test_warm_loads_on_every_server_and_one_down_fails_alone(tmp_path: Path) -> None:
+    # Two servers that can run models (v0.34.4 here cannot: no runner in a Go-only build).
+    servers = [start_server(PINNED, tmp_path / f"warm-{i}") for i in range(2)]
+    try:
+        model = "warm-tiny"
+        weights = tmp_path / "tiny.gguf"
+        write_completion_model(weights)
+        for server in servers:
+            (tmp_path / "Modelfile").write_text(f"FROM {weights}\n")
+            server.cli("create", model, "-f", str(tmp_path / "Modelfile"))
+        manifest = tmp_path / "models.yaml"
+        manifest.write_text(f"version: 1\nmodels:\n  - name: {model}\n    warm: true\n")
+        hosts = [a for s in servers for a in ("--host", s.url)]
+        run = run_cli(*hosts, "warm", str(manifest), "-o", "json")
+        assert run.code == 0, run.out + run.err
+        doc = json.loads(run.out)
+        jsonschema.validate(doc, OUTPUT_SCHEMA)
+        assert [s["result"] for s in doc["servers"]] == ["warmed", "warmed"]
+        for server in servers:
+            loaded = httpx.get(f"{server.url}/api/ps").json()["models"]
+            assert [m["name"] for m in loaded] == [f"{model}:latest"]
+
+        servers[1].stop()
+        down = run_cli(*hosts, "warm", str(manifest))
+        assert down.code == 1
+        assert re.search(r"server '127\.0\.0\.1:\d+': cannot connect", down.err), down.err
+        assert f"warm {model}:latest" in down.out  # the other one still answered
+    finally:
+        for server in servers:
+            server.stop()

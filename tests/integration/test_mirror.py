@@ -110,7 +110,7 @@ def test_registry_to_registry_preserves_every_digest_and_a_rerun_sends_nothing(
     unique: dict[str, int] = {}
     for repo, tag in ALL:
         unique |= blob_sizes(registry.host, repo, tag)
-    # Every blob arrived once, whole; a blob shared by two repositories was mounted.
+    # Every blob arrived once, whole.
     assert sorted(r.digest or "" for r in sent) == sorted(unique)
     assert sum(r.body_bytes for r in sent) == sum(unique.values())
     totals = doc["totals"]
@@ -123,6 +123,42 @@ def test_registry_to_registry_preserves_every_digest_and_a_rerun_sends_nothing(
     assert [r for r in new_registry.requests()[before:] if r.method in ("PUT", "PATCH")] == []
     assert again.out.count("up to date;") == len(ALL), again.out
     assert "0 blobs copied (0 B)" in again.out
+
+
+def test_a_blob_another_repository_holds_is_mounted_not_sent(
+    registry: FilledRegistry, new_registry: Registry, tmp_path: Path
+) -> None:
+    # A second repository holding the very same blobs (what `ollama cp` + push makes).
+    tiny = registry.name("library/tiny")
+    repo = f"mount/tiny-{uuid.uuid4().hex[:8]}"
+    copy = registry.name(repo)
+    registry.seed_server.cli("cp", tiny, copy)
+    registry.seed_server.cli("push", "--insecure", copy)
+    path = tmp_path / "models.yaml"
+    path.write_text(
+        f"version: 1\nmodels:\n  - name: {tiny}\n    insecure: true\n"
+        f"  - name: {copy}\n    insecure: true\n"
+    )
+    run = run_cli(
+        "mirror", str(path), "--to", new_registry.host, "--to-insecure", "--parallel", "1",
+        "-o", "json",
+    )  # fmt: skip
+    assert run.code == 0, run.err
+    totals = _schema_check(run.out)["totals"]
+    blobs = blob_sizes(registry.host, "library/tiny", "latest")
+    assert blob_sizes(registry.host, repo, "latest") == blobs
+    requests = new_registry.requests()
+    # Each blob's bytes were sent once; the second repository got them by a mount
+    # (an upload POST the registry answers 201 Created instead of 202 Accepted).
+    assert sorted(r.digest or "" for r in uploads(new_registry)) == sorted(blobs)
+    mounts = [r for r in requests if r.method == "POST" and r.status == 201]
+    assert len(mounts) == len(blobs) and all(f"/v2/{repo}/" in r.path for r in mounts)
+    assert totals["blobs_mounted"] == len(blobs)
+    assert totals["bytes_mounted"] == sum(blobs.values())
+    assert totals["bytes_copied"] == sum(blobs.values())
+    assert crane_digest(new_registry.host, repo, "latest") == crane_digest(
+        registry.host, repo, "latest"
+    )
 
 
 def test_layout_round_trip_into_an_empty_registry(
