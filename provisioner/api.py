@@ -80,14 +80,17 @@ def plan(
     check_updates: bool = False,
     prune: bool | None = None,
     targets: Sequence[str] = (),
+    locked: bool = False,
 ) -> Plan:
     """Observe the server and return what apply would do (nothing is changed).
-    targets: only these declared models and what they need (like --target)."""
+    targets: only these declared models and what they need (like --target).
+    locked: raise Refused where the manifest differs from its lock, as apply would."""
     settings = core.Settings(
         host=host,
         check_updates=check_updates,
         prune=prune,
         targets=tuple(targets),
+        locked=locked,
         host_source=API_HOST,
     )
     return core.plan(manifest, settings).plan
@@ -150,5 +153,9 @@ def drift(
     check_updates: bool = False,
     targets: Sequence[str] = (),
 ) -> tuple[Drift, ...]:
-    """How the server differs from the manifest (extra models included, kind "extra")."""
-    return plan(manifest, host=host, check_updates=check_updates, targets=targets).drifts
+    """How the server differs from the manifest (extra models included, kind "extra"),
+    and where the manifest differs from its lock (kind "lock"), as the drift command."""
+    settings = core.Settings(
+        host=host, check_updates=check_updates, targets=tuple(targets), host_source=API_HOST
+    )
+    return core.plan(manifest, settings).drifts

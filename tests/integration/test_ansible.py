@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from tests.integration.cli_runner import run_cli
 from tests.testbed.build import PINNED
 from tests.testbed.fixtures import FilledRegistry
 from tests.testbed.ollama_server import OllamaServer, start_server
@@ -294,6 +295,59 @@ def test_inline_models_converge_and_a_bad_one_is_one_line(
     assert failed["problems"][1].startswith("models[1].name: invalid model name 'Bad Name!'")
     assert len(failed["problems"]) == 2
     assert servers["old-1"].settled_requests()[before:] == []  # refused before connecting
+
+
+def _task_playbook(tmp_path: Path, name: str, **options: object) -> Path:
+    """A playbook of one models task with these options (and the host's ollama_host)."""
+    playbook = tmp_path / f"{name}.yml"
+    task = {
+        "name": "Converge",
+        "ollama_provision.ollama.models": {"host": "{{ ollama_host }}", **options},
+    }
+    play = {"name": name, "hosts": "ollama_servers", "gather_facts": False, "tasks": [task]}
+    playbook.write_text(json.dumps([play]))
+    return playbook
+
+
+def test_locked_refuses_in_check_mode_and_apply_and_prune_needs_allow_deletions(
+    servers: dict[str, OllamaServer], registry: FilledRegistry, tmp_path: Path
+) -> None:
+    server = servers["old-1"]
+    inventory = _inventory(tmp_path, {"old-1": server})
+    tiny, team = registry.name("library/tiny"), registry.name("team/tiny", "v1")
+    manifest = _manifest(tmp_path, "models.yaml", tiny)
+    assert run_cli("lock", str(manifest)).code == 0
+    _manifest(tmp_path, "models.yaml", tiny, team)  # team/tiny is not in the lock
+    locked = _task_playbook(tmp_path, "locked", manifest=str(manifest), locked=True)
+    before = len(server.settled_requests())
+    for mode in (["--check"], []):
+        run = _playbook(tmp_path, registry, inventory, *mode, playbook=locked)
+        assert run.code == 2, run.out + run.err
+        msg = run.task("Converge")["old-1"]["msg"]
+        assert "refusing to apply" in msg and team in msg and "\n" not in msg, msg
+    assert _mutations(server, before) == [] and server.tags() == {}
+
+    stray = registry.name("library/tiny", "v2")
+    server.cli("pull", "--insecure", stray)
+    _manifest(tmp_path, "models.yaml", tiny)
+    refused = _task_playbook(tmp_path, "prune", manifest=str(manifest), prune=True)
+    run = _playbook(tmp_path, registry, inventory, playbook=refused)
+    assert run.code == 2, run.out + run.err
+    msg = run.task("Converge")["old-1"]["msg"]
+    assert msg == f"the plan prunes {stray}; set allow_deletions: true to allow it", msg
+    assert list(server.tags()) == [stray]  # nothing pulled, nothing deleted
+
+    allowed = _task_playbook(
+        tmp_path, "allowed", manifest=str(manifest), prune=True, allow_deletions=True
+    )
+    run = _playbook(tmp_path, registry, inventory, playbook=allowed)
+    assert run.code == 0, run.out + run.err
+    actions = run.task("Converge")["old-1"]["actions"]
+    assert {(a["model"], a["action"], a["outcome"]) for a in actions} == {
+        (tiny, "pull", "done"),
+        (stray, "delete", "done"),
+    }
+    assert list(server.tags()) == [tiny]
 
 
 def test_a_python_without_ollama_provision_is_one_line(

@@ -219,6 +219,7 @@ def _run(module):
             host=params["host"],
             check_updates=params["check_updates"],
             prune=params["prune"],
+            locked=params["locked"],
         )
         actions = [_planned(action) for action in plan.actions]
         actions = [_check(f.model, f.message) for f in plan.failures] + actions
