@@ -45,7 +45,7 @@ class Pin:
     (a registry manifest hashes two ways; see server/registry.py)."""
 
     digest: str  # "sha256:<hex>"
-    accept: tuple[str, ...]  # hex digests /api/tags may show for it
+    accept: tuple[str, ...]  # "sha256:<hex>" digests /api/tags may show for it
 
 
 @dataclass(frozen=True)

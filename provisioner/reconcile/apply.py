@@ -140,7 +140,7 @@ class _Runner:
         if action.pin is None:
             return
         got = next((t.digest for t in self.client.tags() if t.name.lower() == name.lower()), "")
-        if got.removeprefix("sha256:") not in action.pin.accept:
+        if got not in action.pin.accept:  # both "sha256:<hex>" (Client.tags spells it so)
             raise ServerError(
                 f"pulled {got}, not the pinned {action.pin.digest}: "
                 "the tag moved during the apply; rerun",

@@ -106,10 +106,6 @@ class _Builder:
         self.add(Pull(name, drift, insecure=mirror.insecure, pin=pin, source=source))
 
 
-def _hex(digest: str) -> str:
-    return digest.removeprefix("sha256:")
-
-
 def _plan_registry(b: _Builder, spec: ModelSpec, have: ServerModel | None) -> None:
     name, pin = spec.name, spec.digest
     remote = b.state.remote.get(name.key)
@@ -146,8 +142,7 @@ def _plan_registry(b: _Builder, spec: ModelSpec, have: ServerModel | None) -> No
         message = f"{pinned} but the registry serves {serves} for tag {name.tag}; {fix}"
         b.failures.append(Failure(name, message, drift))
         return
-    accept = (_hex(remote.digest), _hex(remote.reserialized_digest))
-    b.pull(name, drift, spec.insecure, Pin(pin, accept))
+    b.pull(name, drift, spec.insecure, Pin(pin, (remote.digest, remote.reserialized_digest)))
 
 
 def _plan_custom(b: _Builder, spec: ModelSpec, have: ServerModel | None) -> None:

@@ -33,6 +33,7 @@ from provisioner.errors import (
     Timeout,
 )
 from provisioner.names import ModelName
+from provisioner.server.client import full_digest
 from provisioner.server.failures import body_kind, ollama_error, unresolvable
 from provisioner.server.retry import DEFAULT_RETRY, RetryCallback, RetryPolicy, with_retry
 
@@ -49,9 +50,9 @@ class RemoteManifest:
     blobs: tuple[tuple[str, int], ...] = ()  # (digest, bytes) of the config and each layer
 
     def matches(self, local_digest: str) -> bool:
-        """Whether a /api/tags digest (hex, no prefix) is this manifest."""
-        local = local_digest.removeprefix("sha256:").lower()
-        return local in (self.digest[7:], self.reserialized_digest[7:])
+        """Whether a /api/tags digest is this manifest. Client.tags gives "sha256:<hex>";
+        Ollama's raw bare hex (scripts and tests pass it) is spelled so first."""
+        return full_digest(local_digest) in (self.digest, self.reserialized_digest)
 
 
 def _go_layer(layer: dict[str, Any]) -> dict[str, Any]:
