@@ -30,4 +30,5 @@ def run(
         echo_lines(text.failure_lines(plan), err=True)
     if any(f.drift is None for f in plan.failures):
         return exit_codes.FAILED
-    return exit_codes.DRIFT if any(d.kind != "extra" for d in plan.drifts) else exit_codes.OK
+    # planned.drifts, not plan.drifts: a manifest that differs from its lock is drift too
+    return exit_codes.DRIFT if any(d.kind != "extra" for d in planned.drifts) else exit_codes.OK

@@ -144,7 +144,7 @@ def drift_job(manifest: Manifest, settings: core.Settings, opts: Options) -> Job
             server_manifest(manifest, server), server_settings(settings, server), _hooks(note)
         )
         plan = planned.plan
-        drifted = [d for d in plan.drifts if d.kind != "extra"]
+        drifted = [d for d in planned.drifts if d.kind != "extra"]  # with the lock's
         unchecked = any(f.drift is None for f in plan.failures)
         code = exit_codes.FAILED if unchecked else (exit_codes.DRIFT if drifted else exit_codes.OK)
         result = "failed" if unchecked else ("drift" if drifted else "in sync")

@@ -24,6 +24,7 @@ from provisioner.custom.modelfile import create_request
 from provisioner.custom.spec import CreateSpec
 from provisioner.errors import LockError
 from provisioner.manifest.load import Manifest, ModelSpec
+from provisioner.names import ModelName
 from provisioner.server.registry import fetch_manifest
 
 LOCK_VERSION = 1
@@ -35,6 +36,17 @@ class Lock:
     path: Path
     registry: dict[str, str]  # display name -> "sha256:<hex>" of the registry manifest
     custom: dict[str, str]  # display name -> "sha256:<hex>" of the create request
+
+
+@dataclass(frozen=True)
+class Disagreement:
+    """Where one model of the manifest differs from its lock (drift reports it per model)."""
+
+    model: ModelName
+    what: str  # names the lock file, so every line that shows it says where it came from
+
+    def __str__(self) -> str:
+        return f"{self.model.display}: {self.what}"
 
 
 def lock_path(manifest_path: Path) -> Path:
@@ -189,37 +201,42 @@ def _json_kind(value: object) -> str:
     return "an object"
 
 
-def _pinned(spec: ModelSpec, lock: Lock) -> tuple[ModelSpec, str | None]:
+_RELOCK = "run `ollama-provision lock`"
+
+
+def _pinned(spec: ModelSpec, lock: Lock) -> tuple[ModelSpec, Disagreement | None]:
     """The spec with the lock's digest as its pin, or why the lock disagrees."""
-    name = spec.name.display
-    locked = lock.registry.get(name)
+    locked = lock.registry.get(spec.name.display)
     if locked is None:
-        return spec, f"{name} is not in {lock.path.name}; run `ollama-provision lock`"
+        return spec, _not_locked(spec, lock)
     if spec.digest is not None and spec.digest != locked:
-        return spec, f"{name} is pinned to {spec.digest} but locked to {locked}; run lock again"
+        what = f"pinned to {spec.digest} but locked to {locked} in {lock.path.name}; {_RELOCK}"
+        return spec, Disagreement(spec.name, what)
     return dataclasses.replace(spec, digest=locked, pinned_by=lock.path.name), None
+
+
+def _not_locked(spec: ModelSpec, lock: Lock) -> Disagreement:
+    return Disagreement(spec.name, f"not in {lock.path.name}; {_RELOCK}")
 
 
 def apply_lock(
     manifest: Manifest, lock: Lock, cache: HashCache | None = None
-) -> tuple[Manifest, list[str]]:
+) -> tuple[Manifest, list[Disagreement]]:
     """Pin every registry model to its locked digest; list every disagreement."""
     cache = cache or HashCache()
     models: list[ModelSpec] = []
-    problems: list[str] = []
+    problems: list[Disagreement] = []
     for spec in manifest.models:
         if spec.kind == "registry":
             spec, problem = _pinned(spec, lock)
             if problem:
                 problems.append(problem)
         elif spec.kind == "custom" and spec.create is not None:
-            name = spec.name.display
-            locked = lock.custom.get(name)
+            locked = lock.custom.get(spec.name.display)
             if locked is None:
-                problems.append(f"{name} is not in {lock.path.name}; run `ollama-provision lock`")
+                problems.append(_not_locked(spec, lock))
             elif definition_hash(spec.create, cache) != locked:
-                problems.append(
-                    f"{name}: its definition changed since {lock.path.name} was written"
-                )
+                what = f"its definition changed since {lock.path.name} was written"
+                problems.append(Disagreement(spec.name, what))
         models.append(spec)
     return dataclasses.replace(manifest, models=tuple(models)), problems

@@ -21,6 +21,7 @@ DriftKind = Literal[
     "alias-stale",
     "unwanted",
     "extra",
+    "lock",  # the manifest differs from its lock (core.Planned.drifts), not the server
 ]
 # What an action does to the server, as a plan summary counts it.
 Effect = Literal["add", "change", "replace", "delete", "warm"]

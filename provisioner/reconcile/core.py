@@ -4,7 +4,8 @@ CLI commands and the Python API (and the integrations built on them) call
 these functions and render what they return; nothing else orchestrates. The
 lock beside the manifest (`<stem>.lock.json`) is read by every one of them:
 its digests pin registry models, and where it disagrees with the manifest
-that is said (a note; with `locked`, a refusal before any change).
+that is said (a note in a plan, drift of kind "lock" in Planned.drifts; with
+`locked`, a refusal before any change).
 """
 
 from __future__ import annotations
@@ -20,10 +21,10 @@ from typing import Literal
 from provisioner.custom.blobs import HashCache
 from provisioner.errors import LockError, Refused
 from provisioner.manifest.load import Manifest, ModelSpec
-from provisioner.manifest.lock import apply_lock, read_lock
+from provisioner.manifest.lock import Disagreement, apply_lock, read_lock
 from provisioner.manifest.targets import for_labels, select
 from provisioner.names import Key
-from provisioner.reconcile.actions import Delete, Pull
+from provisioner.reconcile.actions import Delete, Drift, Pull
 from provisioner.reconcile.apply import ApplyOptions, Result, apply_plan
 from provisioner.reconcile.downloads import with_downloads
 from provisioner.reconcile.observe import ServerState, observe_server
@@ -64,7 +65,7 @@ class LockUse:
 
     path: Path
     pins: int
-    disagreements: tuple[str, ...] = ()
+    disagreements: tuple[Disagreement, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,15 @@ class Planned:
     plan: Plan
     # Registry manifests of the plan's pulls (what they download; apply orders by size).
     pull_manifests: Mapping[Key, RemoteManifest] = field(default_factory=dict)
+
+    @property
+    def drifts(self) -> tuple[Drift, ...]:
+        """The plan's drift with the lock's disagreements (kind "lock") before the extras:
+        a manifest that differs from its lock is drift even where the server matches."""
+        lock = self.lock.disagreements if self.lock else ()
+        found = [d for d in self.plan.drifts if d.kind != "extra"]
+        found += [Drift("lock", d.model, detail=d.what) for d in lock]
+        return (*found, *self.plan.extras)
 
 
 ApplyOutcome = Literal["in-sync", "dry-run", "done", "failed", "cancelled"]
@@ -141,7 +151,7 @@ def _pinned(manifest: Manifest, cache: HashCache, locked: bool) -> tuple[Manifes
         return manifest, None
     pinned, problems = apply_lock(manifest, lock, cache)
     if locked and problems:
-        raise Refused(tuple(problems))  # before connecting: nothing can change
+        raise Refused(tuple(str(p) for p in problems))  # before connecting: nothing can change
     return pinned, LockUse(lock.path, len(lock.registry), tuple(problems))
 
 

@@ -73,7 +73,11 @@ def plan_json(plan: Plan) -> Document:
 def lock_json(lock: LockUse | None) -> Document | None:
     if lock is None:
         return None
-    return {"path": str(lock.path), "pins": lock.pins, "disagreements": list(lock.disagreements)}
+    return {
+        "path": str(lock.path),
+        "pins": lock.pins,
+        "disagreements": [str(d) for d in lock.disagreements],
+    }
 
 
 def result_json(r: Result) -> Document:
@@ -116,7 +120,7 @@ def drift_document(planned: Planned) -> Document:
         server=planned.target.url,
         server_version=plan.server_version,
         lock=lock_json(planned.lock),
-        drift=[drift_json(d) for d in plan.drifts],
+        drift=[drift_json(d) for d in planned.drifts],
         errors=[
             {"model": f.model.display, "message": f.message}
             for f in plan.failures

@@ -52,7 +52,7 @@ def drift_metrics(outcomes: Sequence[tuple[Server, Outcome, float]]) -> str:
         if planned is None or not up:
             continue
         counts = dict.fromkeys(get_args(DriftKind), 0)
-        for d in planned.plan.drifts:
+        for d in planned.drifts:
             counts[d.kind] += 1
         for kind, n in counts.items():
             samples["drift"].append(f"{_labels(server, kind=kind)} {n}")

@@ -43,11 +43,12 @@ def server_line(target: ResolvedHost, version: str | None = None) -> str:
     return f"server {target.url} ({'; '.join(about)})"
 
 
-def lock_lines(lock: LockUse | None) -> list[str]:
+def lock_lines(lock: LockUse | None, *, notes: bool = True) -> list[str]:
+    """Which lock was read; its disagreements as notes (drift shows them as drift)."""
     if lock is None:
         return []
     lines = [f"using {lock.path.name} ({lock.pins} pinned digest{'s' * (lock.pins != 1)})"]
-    lines += [f"note: lock: {d}" for d in lock.disagreements]
+    lines += [f"note: lock: {d}" for d in lock.disagreements] if notes else []
     return lines
 
 
@@ -148,13 +149,14 @@ def drift_line(d: Drift) -> str:
 def drift_lines(planned: Planned, *, verbose: bool = False, quiet: bool = False) -> list[str]:
     plan = planned.plan
     lines = [] if quiet else [server_line(planned.target, plan.server_version)]
-    lines += [] if quiet else lock_lines(planned.lock)
-    lines += [drift_line(d) for d in plan.drifts if d.kind != "extra"]
+    lines += [] if quiet else lock_lines(planned.lock, notes=False)
+    drifted = [d for d in planned.drifts if d.kind != "extra"]
+    lines += [drift_line(d) for d in drifted]
     if verbose:
         lines += [drift_line(d) for d in plan.extras]
     elif not quiet:
         lines += [line.strip() for line in extras_lines(plan, verbose=False)]
-    if not any(d.kind != "extra" for d in plan.drifts) and not plan.failures:
+    if not drifted and not plan.failures:
         lines.append(f"no drift: {len(plan.in_sync)} model(s) in sync")
     return lines
 

@@ -6,6 +6,7 @@ import json
 import time
 from pathlib import Path
 
+import provisioner
 from tests.integration.cli_runner import run_cli
 from tests.testbed.fixtures import FilledRegistry
 from tests.testbed.ollama_server import OllamaServer
@@ -57,6 +58,41 @@ def test_locked_apply_refuses_a_moved_tag_before_any_change(
     assert run_cli("lock", str(path)).code == 0
     assert run_cli("--host", any_ollama.url, "apply", str(path)).code == 0
     assert run_cli("--host", any_ollama.url, "drift", str(path)).code == 0
+
+
+def test_a_manifest_that_differs_from_its_lock_is_drift(
+    ollama: OllamaServer, registry: FilledRegistry, tmp_path: Path
+) -> None:
+    tiny, v2 = registry.name("library/tiny"), registry.name("library/tiny", "v2")
+    path = manifest(tmp_path, tiny)
+    assert run_cli("lock", str(path)).code == 0
+    path.write_text(path.read_text() + f"  - name: {v2}\n    insecure: true\n")
+    assert run_cli("--host", ollama.url, "apply", str(path)).code == 0  # not --locked
+
+    # The server has every model the manifest declares; only the lock disagrees.
+    drift = run_cli("--host", ollama.url, "drift", str(path))
+    assert drift.code == 3, drift.out + drift.err
+    assert drift.out.splitlines()[1:] == [
+        "using models.lock.json (1 pinned digest)",
+        f"lock               {v2}: not in models.lock.json; run `ollama-provision lock`",
+    ]
+    as_json = run_cli("--host", ollama.url, "-o", "json", "drift", str(path))
+    assert as_json.code == 3
+    assert json.loads(as_json.out)["drift"] == [
+        {
+            "kind": "lock",
+            "model": v2,
+            "expected": None,
+            "actual": None,
+            "detail": "not in models.lock.json; run `ollama-provision lock`",
+        }
+    ]
+    found = provisioner.drift(provisioner.load(path), host=ollama.url)
+    assert [(d.kind, d.model.display) for d in found] == [("lock", v2)]
+
+    assert run_cli("lock", str(path)).code == 0
+    again = run_cli("--host", ollama.url, "drift", str(path))
+    assert (again.code, again.out.splitlines()[-1]) == (0, "no drift: 2 model(s) in sync")
 
 
 def test_locked_apply_installs_the_locked_digest(

@@ -91,6 +91,7 @@ def test_openmetrics_counts_every_kind_and_leaves_a_down_server_without_drift() 
     assert samples[("ollama_provision_drift", "gpu-1", "missing")] == kinds.count("missing")
     assert samples[("ollama_provision_drift", "gpu-1", "extra")] == kinds.count("extra") > 0
     assert samples[("ollama_provision_drift", "gpu-1", "alias-stale")] == kinds.count("alias-stale")
+    assert samples[("ollama_provision_drift", "gpu-1", "lock")] == 1  # the lock disagrees
     assert samples[("ollama_provision_up", "gpu-1", None)] == 1
     assert samples[("ollama_provision_up", "cpu-1", None)] == 0
     assert not any(k[0] == "ollama_provision_drift" and k[1] == "cpu-1" for k in samples)

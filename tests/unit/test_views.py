@@ -19,6 +19,7 @@ import pytest
 from provisioner.custom.spec import CreateSpec
 from provisioner.errors import Position
 from provisioner.manifest.load import Manifest, PruneSettings, ServerSettings
+from provisioner.manifest.lock import Disagreement
 from provisioner.names import parse_name
 from provisioner.reconcile.actions import Create, Pull, Warm
 from provisioner.reconcile.apply import Result
@@ -75,7 +76,12 @@ def scenario() -> Planned:
         },
     )
     plan = make_plan(manifest, state)
-    lock = LockUse(Path("/work/models.lock.json"), 3)
+    # The manifest pins "embed" one way and its lock another: drift of kind "lock".
+    relock = "run `ollama-provision lock`"
+    stale = Disagreement(
+        parse_name("embed"), f"pinned to {A} but locked to {B} in models.lock.json; {relock}"
+    )
+    lock = LockUse(Path("/work/models.lock.json"), 3, (stale,))
     return Planned(manifest, TARGET, lock, state, plan)
 
 
