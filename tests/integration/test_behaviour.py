@@ -4,6 +4,8 @@ section of the behaviour we promise (docs/BEHAVIOUR.md)."""
 from __future__ import annotations
 
 import json
+import os
+import pty
 import re
 import subprocess
 import sys
@@ -91,6 +93,38 @@ def test_absent_needs_no_consent_but_pruning_does(
         "rerun with --yes to allow deletions (stdin is not a terminal)"
     )
     assert "scratch:latest" in ollama.tags()
+
+
+def test_no_at_the_prune_prompt_cancels_and_changes_nothing(
+    ollama: OllamaServer, registry: FilledRegistry, tmp_path: Path
+) -> None:
+    tiny = registry.name("library/tiny")
+    ollama.cli("pull", "--insecure", tiny)
+    ollama.cli("cp", tiny, "scratch")
+    path = write(tmp_path, entry(tiny))
+    before = len(ollama.settled_requests())
+    # A terminal on stdin (a pty) makes apply ask; "n" is typed ahead of the prompt.
+    leader, follower = pty.openpty()
+    try:
+        command = [sys.executable, "-m", "provisioner", "--host", ollama.url, "apply"]
+        proc = subprocess.Popen(
+            [*command, "--prune", str(path)],
+            stdin=follower,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        os.write(leader, b"n\n")
+        out, err = proc.communicate(timeout=120)
+    finally:
+        os.close(leader)
+        os.close(follower)
+    assert proc.returncode == 1, out + err
+    assert out.endswith("delete 1 undeclared model(s): scratch:latest? [y/N]: ")
+    assert err.splitlines() == ["apply cancelled; nothing changed"]
+    assert set(ollama.tags()) == {tiny, "scratch:latest"}
+    changing = ("/api/delete", "/api/pull", "/api/copy", "/api/create")
+    assert [p for _, _, p in ollama.settled_requests()[before:] if p in changing] == []
 
 
 def test_lock_again_says_what_moved_and_keeps_the_umask(
