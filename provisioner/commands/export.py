@@ -31,6 +31,8 @@ def run(output_file: str | None, *, host: str | None, force: bool, quiet: bool, 
         echo_notes(None, target)
     with client:
         export, version = read_export(client)
+    if not quiet and output == "text":  # stderr: stdout may be the manifest itself
+        click.echo(text.server_line(target, version), err=True)
     manifest = render(export, source=target.url, server_version=version)
     if path is None:
         check_manifest_text(manifest)

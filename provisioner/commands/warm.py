@@ -14,7 +14,13 @@ from provisioner.views import json_docs, text
 def run(file: str, settings: core.Settings, *, output: str) -> int:
     manifest = load_manifest(file)
     is_text = output == "text"
+
+    def show_server(planned: core.Planned) -> None:
+        echo_notes(manifest, planned.target)
+        click.echo(text.server_line(planned.target, planned.plan.server_version))
+
     hooks = core.Hooks(
+        on_plan=show_server if is_text else None,
         on_result=(lambda r: click.echo(text.result_line(r))) if is_text else None,
         on_retry=echo_retry if is_text else None,
     )
@@ -22,6 +28,5 @@ def run(file: str, settings: core.Settings, *, output: str) -> int:
     if not is_text:
         echo_document(json_docs.warm_document(applied))
     elif not applied.results:
-        echo_notes(manifest, applied.planned.target)
         click.echo("nothing to warm: no model has warm: true")
     return exit_codes.FAILED if applied.outcome == "failed" else exit_codes.OK

@@ -291,12 +291,15 @@ def _pull_sizes(planned: Planned) -> dict[Key, int]:
 
 
 def warm(manifest: Manifest, settings: Settings = Settings(), hooks: Hooks = Hooks()) -> Applied:
-    """Load every `warm: true` model (loaded ones too: that refreshes their expiry)."""
+    """Load every `warm: true` model (loaded ones too: that refreshes their expiry).
+    on_plan is called with the warm plan before the first load."""
     with _run(manifest, settings, hooks) as run:
         state = observe_server(run.client, run.manifest, hash_cache=run.cache)
         planned = Planned(
             run.declared, run.target, run.lock, state, make_warm_plan(run.manifest, state)
         )
+        if hooks.on_plan is not None:
+            hooks.on_plan(planned)
         results = apply_plan(planned.plan, run.client, _options(settings, hooks, run.cache))
     failed = any(r.outcome != "done" for r in results)
     return Applied(planned, "failed" if failed else "done", tuple(results))

@@ -249,11 +249,15 @@ def test_the_first_line_names_the_server_and_where_it_came_from(
         (("--host", ollama.url), {}, "from --host"),
         ((), {"OLLAMA_HOST": ollama.url}, "from OLLAMA_HOST"),
     ):
-        for command in ("plan", "drift", "status"):
+        for command in ("plan", "drift", "status", "warm"):
             out = run_cli(*args, command, str(path), env=env).out
             assert out.splitlines()[0].startswith(
                 f"server {ollama.url} (ollama {ollama.version}; {source})"
             ), (command, out)
+        exported = run_cli(*args, "export", env=env)  # stdout is the manifest: stderr says
+        assert exported.err.splitlines()[0] == (
+            f"server {ollama.url} (ollama {ollama.version}; {source})"
+        ), exported.err
     in_manifest = write(tmp_path, entry("x"), "hosted.yaml")
     in_manifest.write_text(f"server:\n  host: {ollama.url}\n" + in_manifest.read_text())
     out = run_cli("plan", str(in_manifest), env={"OLLAMA_HOST": ""}).out
