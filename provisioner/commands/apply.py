@@ -112,7 +112,8 @@ def run(
         on_progress=view,
         on_result=_show_result if is_text else None,
         confirm_prune=consent,
-        on_retry=(lambda e: view.log(text.retry_line(e))) if is_text else None,
+        # --quiet: failures and the summary only; a failure still says how many attempts
+        on_retry=(lambda e: view.log(text.retry_line(e))) if is_text and not quiet else None,
         on_request=lambda method, path: asked.append((method, path)),
         on_answer=lambda method, path, body: answers.__setitem__(path, body),
     )

@@ -339,6 +339,8 @@ class Client:
                         raise error_for_response(response, model, self.base_url)
                     lines = self._lines(response, path, model)
                     return self._consume(lines, model, on_progress, path)
+            except httpx.ReadTimeout as e:  # the read timeout is the stall timeout
+                raise self._stalled(model, path) from e
             except httpx.HTTPError as e:
                 raise self._transport_error(e, model) from e
 

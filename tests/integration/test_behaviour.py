@@ -227,6 +227,18 @@ def test_retries_are_visible_and_the_last_failure_counts_attempts(
     assert f"FAILED pull {tiny}: injected 500 (gave up after 4 attempts)" in result.out
 
 
+def test_quiet_apply_prints_no_retry_lines(
+    proxy: FaultProxy, registry: FilledRegistry, tmp_path: Path
+) -> None:
+    tiny = registry.name("library/tiny")
+    path = write(tmp_path, entry(tiny))
+    proxy.fail("/api/tags", 500)
+    proxy.fail("/api/pull", 500)
+    result = run_cli("--host", proxy.url, "--quiet", "apply", str(path))
+    assert proxy.faults.seen["/api/pull"] == 2  # it was retried, and said nothing
+    assert (result.code, result.out, result.err) == (0, "apply: 1 done\n", "")
+
+
 def test_a_plain_http_base_gets_a_hint(
     ollama: OllamaServer, registry: FilledRegistry, tmp_path: Path
 ) -> None:

@@ -71,6 +71,7 @@ def test_a_stalled_pull_is_aborted_and_retried(
     )
     assert result.code == 0, result.out + result.err
     assert proxy.faults.seen["/api/pull"] == 2
+    assert f"  {name}: stalled 1s, retrying (2/4)\n" in result.out
     assert time.monotonic() - started < 30
 
 
