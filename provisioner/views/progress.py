@@ -82,23 +82,12 @@ class RichProgress:
         # rich costs ~0.1 s to import: only a terminal that shows bars pays for it.
         from rich.console import Console, Group
         from rich.live import Live
-        from rich.progress import (
-            BarColumn,
-            DownloadColumn,
-            TaskID,
-            TextColumn,
-            TimeRemainingColumn,
-            TransferSpeedColumn,
-        )
         from rich.progress import Progress as Bars
+        from rich.progress import TaskID
 
-        columns = (
-            TextColumn("{task.description}", justify="left"),
-            BarColumn(),
-            DownloadColumn(),
-            TransferSpeedColumn(),
-            TimeRemainingColumn(),
-        )
+        from provisioner.views.bars import bar_columns
+
+        columns = bar_columns()
         self._console = Console(file=stream)
         self._models = Bars(*columns, console=self._console)
         self._total_bar = Bars(*columns, console=self._console)

@@ -1,6 +1,7 @@
 import io
 
 from provisioner.server.client import Progress
+from provisioner.views.bars import bar_columns
 from provisioner.views.progress import PlainProgress, RichProgress, Silent, progress_view
 
 
@@ -41,6 +42,27 @@ def test_rich_view_draws_a_bar_per_model_and_a_total() -> None:
     view.close()
     text = out.getvalue()
     assert "a:latest" in text and "b:latest" in text and "total" in text
+
+
+def test_bars_say_sizes_and_speed_in_our_units() -> None:
+    from rich.console import Console
+    from rich.progress import Progress as Bars
+
+    clock = [0.0]
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, width=120, color_system=None)
+    bars = Bars(*bar_columns(), console=console, get_time=lambda: clock[0])
+    large = bars.add_task("a:latest", total=4_700_000)
+    small = bars.add_task("b:latest", total=472_480)  # rich's own columns say kB here
+    for second in range(1, 4):  # so rich has samples to measure a speed by
+        clock[0] = float(second)
+        bars.update(large, completed=second * 1_200_000)
+        bars.update(small, completed=second * 100_000)
+    console.print(bars.get_renderable())
+    shown = out.getvalue()
+    assert "3.6 MB/4.7 MB" in shown and "1.2 MB/s" in shown, shown
+    assert "300.0 KB/472.5 KB" in shown and "100.0 KB/s" in shown, shown
+    assert "kB" not in shown
 
 
 def test_view_choice() -> None:
