@@ -47,6 +47,7 @@ bench: bootstrap
 	$(PY) -m benchmarks.bench_noop_apply
 	$(PY) -m benchmarks.bench_blobs
 	$(PY) -m benchmarks.bench_fleet
+	$(PY) -m benchmarks.bench_mirror
 
 # Crashes, faults, fuzz and a full disk against the real test bed (issue 12); prints a
 # table. Not part of `make test`. RELIABILITY_ARGS=--quick for a few runs of each.
