@@ -28,6 +28,7 @@ from provisioner.errors import (
     ServerFailure,
     Timeout,
 )
+from provisioner.server import bounds
 from provisioner.server.failures import (
     error_for_response,
     error_for_stream,
@@ -204,6 +205,7 @@ class Client:
             base_url=self.base_url,
             headers=dict(headers or {}),
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+            transport=bounds.transport(),
         )
 
     def __enter__(self) -> Client:
@@ -271,48 +273,38 @@ class Client:
         def once() -> httpx.Response:
             if self._on_request:
                 self._on_request(method, path)
-            deadline = time.monotonic() + seconds
             try:
-                with self._http.stream(method, path, json=body, timeout=seconds) as streamed:
-                    data = self._bounded(streamed, method, path, deadline, seconds)
+                response = bounds.read_bounded(
+                    self._http,
+                    method,
+                    path,
+                    json=body,
+                    seconds=seconds,
+                    limit=MAX_ANSWER_BYTES,
+                    too_large=lambda: self._too_large(method, path),
+                )
+            except httpx.TimeoutException as e:
+                raise Timeout(
+                    f"{method} {path} on {self.base_url} did not finish in {seconds:g}s",
+                    model=model,
+                    host=self.base_url,
+                ) from e
             except httpx.HTTPError as e:
                 raise self._transport_error(e, model) from e
-            headers = [
-                (k, v)
-                for k, v in streamed.headers.items()
-                if k.lower() not in ("content-encoding", "transfer-encoding", "content-length")
-            ]
-            response = httpx.Response(
-                streamed.status_code, headers=headers, content=data, request=streamed.request
-            )
             if response.status_code >= 400:
                 raise error_for_response(response, model, self.base_url)
             if self._on_answer is not None:
-                self._on_answer(method, path, data)
+                self._on_answer(method, path, response.content)
             return response
 
         return with_retry(once, self.retry, self._on_retry, model) if retry else once()
 
-    def _bounded(
-        self, response: httpx.Response, method: str, path: str, deadline: float, seconds: float
-    ) -> bytes:
-        chunks: list[bytes] = []
-        size = 0
-        for chunk in response.iter_bytes():
-            size += len(chunk)
-            if size > MAX_ANSWER_BYTES:
-                raise BadAnswer(
-                    f"{self.base_url}: {method} {path} answered more than "
-                    f"{MAX_ANSWER_BYTES >> 20} MB; is this an Ollama server?",
-                    host=self.base_url,
-                )
-            if time.monotonic() > deadline:
-                raise Timeout(
-                    f"{method} {path} on {self.base_url} did not finish in {seconds:g}s",
-                    host=self.base_url,
-                )
-            chunks.append(chunk)
-        return b"".join(chunks)
+    def _too_large(self, method: str, path: str) -> BadAnswer:
+        return BadAnswer(
+            f"{self.base_url}: {method} {path} answered more than "
+            f"{MAX_ANSWER_BYTES >> 20} MB; is this an Ollama server?",
+            host=self.base_url,
+        )
 
     def _stream(
         self,
@@ -327,22 +319,29 @@ class Client:
         def once() -> Mapping[str, Any]:
             if self._on_request:
                 self._on_request("POST", path)
+            timeout = httpx.Timeout(self._timeout, read=self.stall_timeout)
+            request = self._http.build_request("POST", path, json=dict(body), timeout=timeout)
             try:
-                with self._http.stream(
-                    "POST",
-                    path,
-                    json=dict(body),
-                    timeout=httpx.Timeout(self._timeout, read=self.stall_timeout),
-                ) as response:
-                    if response.status_code >= 400:
-                        response.read()
-                        raise error_for_response(response, model, self.base_url)
-                    lines = self._lines(response, path, model)
-                    return self._consume(lines, model, on_progress, path)
+                # No headers within the stall timeout is no progress; after them, the
+                # stream's progress is what is timed (_lines, _consume).
+                with bounds.within(self.stall_timeout):
+                    response = self._http.send(request, stream=True)
+            except httpx.TimeoutException as e:
+                raise self._stalled(model, path) from e
+            except httpx.HTTPError as e:
+                raise self._transport_error(e, model) from e
+            try:
+                if response.status_code >= 400:
+                    response.read()
+                    raise error_for_response(response, model, self.base_url)
+                lines = self._lines(response, path, model)
+                return self._consume(lines, model, on_progress, path)
             except httpx.ReadTimeout as e:  # the read timeout is the stall timeout
                 raise self._stalled(model, path) from e
             except httpx.HTTPError as e:
                 raise self._transport_error(e, model) from e
+            finally:
+                response.close()
 
         return with_retry(once, self.retry, self._on_retry, model)
 
@@ -499,10 +498,17 @@ class Client:
 
     def copy(self, source: str, destination: str) -> None:
         body = {"source": source, "destination": destination}
-        self._request("POST", "/api/copy", model=source, body=body)
+        self._done(self._request("POST", "/api/copy", model=source, body=body), "POST", "/api/copy")
 
     def delete(self, model: str) -> None:
-        self._request("DELETE", "/api/delete", model=model, body={"model": model})
+        answer = self._request("DELETE", "/api/delete", model=model, body={"model": model})
+        self._done(answer, "DELETE", "/api/delete")
+
+    def _done(self, response: httpx.Response, method: str, path: str) -> None:
+        """Ollama answers a done copy or delete with nothing (`null` or an object would do
+        too); a 200 carrying an error or a page is not done."""
+        if response.content.strip() not in (b"", b"null"):
+            self._json(response, method, path)
 
     def blob_exists(self, digest: str) -> bool:
         try:

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from pathlib import Path
 
 import pytest
 
-from provisioner.errors import BadRequest, ConnectionFailed, NotFound
+from provisioner.errors import BadAnswer, BadRequest, ConnectionFailed, NotFound, Timeout
 from provisioner.server.client import Client, Progress
 from provisioner.server.retry import NO_RETRY
 from tests.testbed.fixtures import FilledRegistry
 from tests.testbed.ollama_server import OllamaServer
 from tests.testbed.ports import free_port
+from tests.testbed.rewriteproxy import RewriteProxy
 from tests.testbed.seed import gguf_for
 
 
@@ -141,3 +143,60 @@ def test_unreachable_server_is_a_connection_error() -> None:
     with Client(url, retry=NO_RETRY) as client, pytest.raises(ConnectionFailed) as err:
         client.version()
     assert "cannot connect" in str(err.value) and url in str(err.value)
+
+
+@pytest.mark.parametrize("path", ["/api/version", "/api/tags"])
+def test_headers_dripped_a_byte_at_a_time_end_at_the_total_deadline(
+    ollama: OllamaServer, path: str
+) -> None:
+    # Before the deadline covered the headers, GET /api/version ran 61 s with timeout=2.
+    proxy = RewriteProxy(ollama.url).start()
+    try:
+        proxy.rewrite(path, "drip_head")
+        started = time.monotonic()
+        with Client(proxy.url, timeout=2, retry=NO_RETRY) as client, pytest.raises(Timeout) as e:
+            client.version() if path == "/api/version" else client.tags()
+        seconds = time.monotonic() - started
+    finally:
+        proxy.stop()
+    assert seconds < 3.0
+    assert e.value.message == f"GET {path} on {proxy.url} did not finish in 2s"
+    assert proxy.rewritten[path] == 1
+
+
+def test_a_stream_whose_headers_drip_is_a_stall(
+    ollama: OllamaServer, registry: FilledRegistry
+) -> None:
+    proxy = RewriteProxy(ollama.url).start()
+    try:
+        proxy.rewrite("/api/pull", "drip_head")
+        started = time.monotonic()
+        with (
+            Client(proxy.url, stall_timeout=2, retry=NO_RETRY) as client,
+            pytest.raises(Timeout) as e,
+        ):
+            client.pull(registry.name("library/tiny"), insecure=True)
+        seconds = time.monotonic() - started
+    finally:
+        proxy.stop()
+    assert seconds < 3.5  # the stall timeout, and the proxy's real pull before its drip
+    assert e.value.stalled == 2 and proxy.url in e.value.message
+
+
+@pytest.mark.parametrize("mode", ["error200", "html200"])
+def test_copy_and_delete_answered_200_with_an_error_or_a_page_fail(
+    ollama: OllamaServer, registry: FilledRegistry, mode: str
+) -> None:
+    name = registry.name("library/tiny")
+    proxy = RewriteProxy(ollama.url).start()
+    try:
+        with Client(proxy.url, retry=NO_RETRY) as client:
+            client.pull(name, insecure=True)
+            proxy.rewrite("/api/copy", mode)
+            proxy.rewrite("/api/delete", mode)
+            with pytest.raises(BadAnswer, match=f"^{proxy.url}: POST /api/copy answered 200"):
+                client.copy(name, "copied")
+            with pytest.raises(BadAnswer, match=f"^{proxy.url}: DELETE /api/delete answered 200"):
+                client.delete("copied")
+    finally:
+        proxy.stop()

@@ -45,9 +45,12 @@ COMMANDS = {  # the endpoint under attack -> the command that needs it
     "POST /api/show": "plan",  # a present warm model is shown
     "GET /api/ps": "status",
     "POST /api/pull": "apply",  # a missing model is pulled
+    "POST /api/copy": "apply",  # a present model gains an alias
+    "DELETE /api/delete": "apply",  # a present model declared absent
 }
 PLAIN = (
     "drip",
+    "drip_head",
     "endless",
     "malformed",
     "null",
@@ -62,6 +65,18 @@ PLAIN = (
     "huge_line",
 )
 STREAM = ("same_progress", *(m for m in PLAIN if m != "wrong_types/1"))  # /api/pull
+# Ollama answers a done copy or delete with an empty 200: an empty, cut, dripped or null
+# answer is still done. What must fail is what is not done: an error, a page, what never ends.
+MUTATING = (
+    "drip_head",
+    "endless",
+    "html200",
+    "error200",
+    "html401",
+    "html500",
+    "garbage",
+    "huge_line",
+)
 
 # Rows that fail until the fix lands, with how they fail today.
 XFAIL: dict[str, str] = {}  # rows known to fail: none since the client fixes
@@ -100,8 +115,10 @@ class Row:
         return ATTEMPTS * (deadline + 1) + BACKOFF + SLACK  # + 1: a drip's next byte
 
 
-ROWS = [Row(e, m) for e in COMMANDS if e != "POST /api/pull" for m in PLAIN] + [
-    Row("POST /api/pull", m) for m in STREAM
+ROWS = [
+    *(Row(e, m) for e in list(COMMANDS)[:4] for m in PLAIN),
+    *(Row("POST /api/pull", m) for m in STREAM),
+    *(Row(e, m) for e in ("POST /api/copy", "DELETE /api/delete") for m in MUTATING),
 ]
 
 
@@ -205,7 +222,19 @@ def outcomes(
     warm = folder / "warm.yaml"
     warm.write_text(header + f"  - name: {tiny}\n    insecure: true\n    warm: true\n")
 
+    def manifest(row: Row, entry: str) -> Path:
+        path = folder / f"{row.id}.yaml"
+        path.write_text(header + entry)
+        return path
+
     def prepare(row: Row) -> list[str]:
+        name = f"hostile-{row.id.replace('_', '-')}"  # each row its own, as they run at once
+        if row.path == "/api/copy":
+            entry = f"  - name: {tiny}\n    insecure: true\n    aliases: [{name}]\n"
+            return [row.command, str(manifest(row, entry))]
+        if row.path == "/api/delete":
+            server.cli("cp", tiny, name)
+            return [row.command, str(manifest(row, f"  - name: {name}\n    state: absent\n"))]
         if not row.stream:
             return [row.command, str(warm)]
         missing = registry.push("library/hostile", row.id.replace("_", "-"), seed=0)

@@ -9,6 +9,8 @@ never answers a request on Ollama's behalf without asking Ollama first.
 Modes (the real answer is read in full, then):
 
 - `drip`: the real status and body, one byte per second.
+- `drip_head`: the real status line and headers one byte per half second, then the body
+  (a deadline that starts only once the headers are in never ends the request).
 - `endless`: the real body, then bytes without end (no newline, no close).
 - `same_progress`: a stream (/api/pull, /api/create) up to its first line with
   `completed`, then that line again and again, never moving.
@@ -31,6 +33,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
@@ -39,6 +42,7 @@ import httpx
 
 MODES = (
     "drip",
+    "drip_head",
     "endless",
     "same_progress",
     "malformed",
@@ -265,6 +269,17 @@ class RewriteProxy:
                             self.wfile.flush()
                             if stop.wait(1.0):
                                 return
+                    case "drip_head":
+                        fields = [*kept, ("Content-Length", str(len(real)))]
+                        head = f"HTTP/1.0 {status} {HTTPStatus(status).phrase}\r\n" + "".join(
+                            f"{k}: {v}\r\n" for k, v in fields
+                        )
+                        for byte in (head + "\r\n").encode():
+                            self.wfile.write(bytes([byte]))
+                            self.wfile.flush()
+                            if stop.wait(0.5):
+                                return
+                        self.wfile.write(real)
                     case "endless":
                         self._head(status, kept)
                         self.wfile.write(real)
