@@ -211,9 +211,9 @@ def _settings(opts: GlobalOptions, **chosen: Any) -> Settings:
 
 # Which --output each command prints; a fleet adds markdown (its summary) to the rest.
 _OUTPUTS = {
-    "plan": ("text", "json"),
-    "apply": ("text", "json"),
-    "drift": ("text", "json", "openmetrics"),
+    "plan": ("text", "json", "markdown"),
+    "apply": ("text", "json", "markdown"),
+    "drift": ("text", "json", "markdown", "openmetrics"),
     "status": ("text", "json", "markdown"),
     "warm": ("text", "json"),
 }

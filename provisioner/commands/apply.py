@@ -125,7 +125,9 @@ def run(
         noop.qualifies(applied.planned.target.url, answers)
     if applied.outcome != "dry-run" and not consent.needs_yes:
         _write_step_summary(applied)
-    if not is_text:
+    if output == "markdown":
+        click.echo(mask(markdown.apply_summary(applied)), nl=False)
+    elif not is_text:
         echo_document(json_docs.apply_document(applied))
     elif applied.outcome == "cancelled" and not consent.needs_yes:
         click.echo(text.apply_summary(applied), err=True)

@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+import click
+
 from provisioner import exit_codes
 from provisioner.commands.common import echo_document, echo_lines, echo_notes, echo_retry
 from provisioner.manifest.load import load_manifest
 from provisioner.reconcile import core
-from provisioner.views import json_docs, text
+from provisioner.views import json_docs, markdown, text
 
 
 def run(
@@ -24,6 +26,8 @@ def run(
     plan = planned.plan
     if output == "json":
         echo_document(json_docs.drift_document(planned))
+    elif output == "markdown":
+        click.echo(markdown.drift_document(planned), nl=False)
     else:
         echo_notes(manifest, planned.target)
         echo_lines(text.drift_lines(planned, verbose=verbose, quiet=quiet))

@@ -165,3 +165,28 @@ def test_status_text_shows_loaded_models_and_sync(
     lines = {line.split()[0]: line for line in out.splitlines()[2:]}
     assert " cpu, expires in " in lines[tiny] and lines[tiny].endswith("in sync")
     assert lines["undeclared:latest"].endswith("extra")
+
+
+def test_plan_drift_and_apply_in_markdown(
+    ollama: OllamaServer, registry: FilledRegistry, tmp_path: Path
+) -> None:
+    tiny = registry.name("library/tiny")
+    manifest = tmp_path / "models.yaml"
+    manifest.write_text(f"version: 1\nmodels:\n  - name: {tiny}\n    insecure: true\n")
+
+    def run(*args: str) -> tuple[int, str]:
+        done = run_cli("--host", ollama.url, "-o", "markdown", *args, str(manifest))
+        return done.code, done.out
+
+    code, plan = run("plan", "--exit-code")
+    assert code == 3
+    assert plan.startswith("### ollama-provision plan\n")
+    assert f"on `{ollama.url}` (Ollama {ollama.version})" in plan
+    assert f"| add (pull) | `{tiny}` | missing" in plan
+    code, drift = run("drift")
+    assert code == 3 and f"| missing | `{tiny}` | present | absent |" in drift
+    code, applied = run("apply")
+    assert code == 0 and f"| pull | `{tiny}` | done | missing |" in applied
+    assert list(ollama.tags()) == [tiny]
+    code, drift = run("drift")
+    assert code == 0 and "**No drift: 1 model(s) in sync**" in drift

@@ -189,6 +189,19 @@ def test_markdown_summary() -> None:
     golden("apply.md", markdown.apply_summary(applied(scenario())))
 
 
+def test_markdown_plan_and_drift() -> None:
+    golden("plan.md", markdown.plan_document(scenario()))
+    golden("drift.md", markdown.drift_document(scenario()))
+    # the same facts as the text view: one row per action and per drifted model
+    planned = scenario()
+    plan_rows = [r for r in markdown.plan_document(planned).splitlines() if r.startswith("| ")]
+    assert len(plan_rows) == 1 + len(planned.plan.failures) + len(planned.plan.actions)
+    drifted = [d for d in planned.drifts if d.kind != "extra"]
+    drift_rows = [r for r in markdown.drift_document(planned).splitlines() if r.startswith("| ")]
+    unchecked = [f for f in planned.plan.failures if f.drift is None]
+    assert len(drift_rows) == 1 + len(drifted) + len(unchecked)
+
+
 @pytest.mark.parametrize(
     ("name", "build"),
     [
