@@ -15,10 +15,17 @@ from pathlib import Path
 import httpx
 import pytest
 
+from provisioner.errors import BadAnswer, ServerError, Timeout
+from provisioner.names import parse_name
+from provisioner.server.registry import fetch_manifest
+from provisioner.server.retry import NO_RETRY
 from tests.integration.cli_runner import run_cli
 from tests.testbed.faultproxy import FaultProxy
 from tests.testbed.fixtures import FilledRegistry
 from tests.testbed.ollama_server import OllamaServer
+from tests.testbed.rewriteproxy import RewriteProxy
+
+MANIFEST = "/v2/library/tiny/manifests/latest"  # library/tiny's manifest, on the registry
 
 
 @pytest.fixture
@@ -103,10 +110,11 @@ def test_a_412_from_the_registry_names_both_versions(
     ollama: OllamaServer, registry: FilledRegistry, tmp_path: Path
 ) -> None:
     # A proxy in front of the real registry answers the manifest request with 412,
-    # as ollama.com does for a model that needs a newer Ollama.
+    # as ollama.com does for a model that needs a newer Ollama: twice, since the plan
+    # reads the manifest first for the download size (a best effort: unknown size).
     upstream = FaultProxy(f"http://{registry.host}").start()
     try:
-        upstream.fail("/v2/library/tiny/manifests/latest", 412)
+        upstream.fail("/v2/library/tiny/manifests/latest", 412, 412)
         name = f"127.0.0.1:{upstream.port}/library/tiny:latest"
         result = run_cli("--host", ollama.url, "apply", str(_manifest(tmp_path, name)))
     finally:
@@ -115,7 +123,8 @@ def test_a_412_from_the_registry_names_both_versions(
     line = next(x for x in result.out.splitlines() if "FAILED" in x)
     assert line.startswith(f"  FAILED pull {name}: pull model manifest: 412")
     assert line.endswith("(server runs Ollama 0.11.4); upgrade the server")
-    assert upstream.faults.seen["/v2/library/tiny/manifests/latest"] == 1  # 4xx: no retry
+    # 4xx: no retry, neither by the size lookup nor by Ollama's pull
+    assert upstream.faults.seen["/v2/library/tiny/manifests/latest"] == 2
 
 
 def test_requires_newer_than_the_server_fails_before_create(
@@ -135,3 +144,76 @@ def test_requires_newer_than_the_server_fails_before_create(
     )
     time.sleep(0.2)
     assert "/api/create" not in [p for _, _, p in any_ollama.requests()]
+
+
+def _present_behind(ollama: OllamaServer, registry: FilledRegistry, port: int) -> str:
+    """library/tiny on the server under the name a proxy on `port` serves it by (a copy
+    of the real registry's pull: same manifest, so in sync with that registry)."""
+    name = f"127.0.0.1:{port}/library/tiny:latest"
+    ollama.cli("pull", "--insecure", registry.name("library/tiny"))
+    ollama.cli("cp", registry.name("library/tiny"), name)
+    return name
+
+
+@pytest.mark.parametrize("mode", ["endless", "drip_head"])
+def test_a_registry_answer_is_bounded_in_size_and_time(registry: FilledRegistry, mode: str) -> None:
+    # Before the bound, an endless manifest grew fetch_manifest(timeout=2) to 3 GB (the
+    # address-space limit of the measurement) in 4.9 s; the audit saw 8 GB.
+    proxy = RewriteProxy(f"http://{registry.host}").start()
+    try:
+        proxy.rewrite(MANIFEST, mode)
+        name = parse_name(f"127.0.0.1:{proxy.port}/library/tiny:latest")
+        started = time.monotonic()
+        with pytest.raises(ServerError) as e:
+            fetch_manifest(name, insecure=True, timeout=2, retry=NO_RETRY)
+        seconds = time.monotonic() - started
+    finally:
+        proxy.stop()
+    assert seconds < 3.0
+    assert e.value.model == name.display
+    if mode == "endless":
+        assert isinstance(e.value, BadAnswer) and "answered more than 4 MB" in e.value.message
+    else:
+        assert isinstance(e.value, Timeout) and f"127.0.0.1:{proxy.port}" in e.value.message
+
+
+def test_an_endless_manifest_fails_that_model_in_one_line(
+    ollama: OllamaServer, registry: FilledRegistry, tmp_path: Path
+) -> None:
+    proxy = RewriteProxy(f"http://{registry.host}").start()
+    try:
+        name = _present_behind(ollama, registry, proxy.port)
+        proxy.rewrite(MANIFEST, "endless")
+        started = time.monotonic()
+        result = run_cli(
+            "--host", ollama.url, "drift", "--check-updates", str(_manifest(tmp_path, name))
+        )
+        seconds = time.monotonic() - started
+    finally:
+        proxy.stop()
+    assert result.code == 1, result.out + result.err
+    lines = [x for x in (result.out + result.err).splitlines() if "more than 4 MB" in x]
+    assert len(lines) == 1 and name in lines[0], result.out + result.err
+    assert seconds < 20
+    assert proxy.rewritten[MANIFEST] == 1  # a broken answer is not asked again
+
+
+def test_registry_5xx_is_retried_and_a_registry_that_stays_down_is_exit_1(
+    ollama: OllamaServer, registry: FilledRegistry, tmp_path: Path
+) -> None:
+    upstream = FaultProxy(f"http://{registry.host}").start()
+    try:
+        name = _present_behind(ollama, registry, upstream.port)
+        manifest = str(_manifest(tmp_path, name))
+        upstream.fail(MANIFEST, 500, 500)
+        healed = run_cli("--host", ollama.url, "drift", "--check-updates", manifest)
+        asked = upstream.faults.seen[MANIFEST]
+        upstream.fail(MANIFEST, *[500] * 10)
+        down = run_cli("--host", ollama.url, "plan", "--check-updates", "--exit-code", manifest)
+    finally:
+        upstream.stop()
+    assert healed.code == 0, healed.out + healed.err
+    assert asked == 3
+    assert down.code == 1, down.out + down.err  # never 3 ("changes pending")
+    lines = [x for x in (down.out + down.err).splitlines() if "500" in x]
+    assert len(lines) == 1 and name in lines[0] and "4 attempts" in lines[0], lines
