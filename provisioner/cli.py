@@ -276,7 +276,8 @@ def _fleet(
         manifest = load_manifest(file) if file is not None else None
         if opts.output == "text":
             echo_notes(manifest, None)
-        servers = _servers(opts) if opts.fleet else (
+        # One --host is a fleet of one here: it must win over the manifest's host.
+        servers = _servers(opts) if opts.fleet or opts.hosts else (
             resolved(manifest.server.host if manifest else None),
         )  # fmt: skip
         options = _fleet_options(opts)
@@ -544,18 +545,21 @@ def warm(ctx: click.Context, /, file: str) -> None:
 
 @cli.command()
 @click.argument("file", required=False, type=click.Path(dir_okay=False))
+@_check_updates
 @_global_options
 @click.pass_context
-def status(ctx: click.Context, /, file: str | None) -> None:
-    """List the server's models: size, digest, loaded or not, and (given FILE) in sync or not."""
+def status(ctx: click.Context, /, file: str | None, check_updates: bool) -> None:
+    """List the server's models: size, digest, loaded or not, and (given FILE) in sync or
+    not; with --check-updates, also whether a tag moved at its registry (outdated)."""
     opts = _opts(ctx)
     from provisioner.commands import status as command
 
+    settings = _settings(opts, check_updates=check_updates)
     if opts.fleet or opts.output == "markdown":
-        _run(opts, _fleet(opts, "status", file, _settings(opts)))
+        _run(opts, _fleet(opts, "status", file, settings))
     _run(
         opts,
-        _checked(opts, "status", lambda: command.run(file, _settings(opts), output=opts.output)),
+        _checked(opts, "status", lambda: command.run(file, settings, output=opts.output)),
     )
 
 

@@ -275,3 +275,35 @@ def test_warm_loads_on_every_server_and_one_down_fails_alone(tmp_path: Path) -> 
     finally:
         for server in servers:
             server.stop()
+
+
+def test_the_dashboard_shows_a_tag_that_moved_upstream_as_outdated(
+    tmp_path: Path, registry: FilledRegistry, ollama: OllamaServer
+) -> None:
+    repository = f"dash/tiny-{tmp_path.name[-6:].lower()}"
+    name = registry.push(repository, "latest", seed=7)
+    ollama.cli("pull", "--insecure", name)
+    registry.push(repository, "latest", seed=8)  # the tag moves at the registry
+    manifest = tmp_path / "models.yaml"
+    manifest.write_text(f"version: 1\nmodels:\n  - name: {name}\n    insecure: true\n")
+    server = re.escape(ollama.url.split("://", 1)[1])
+
+    plain = run_cli("--host", ollama.url, "status", str(manifest), "-o", "markdown")
+    assert plain.code == 0, plain.err
+    assert re.search(rf"\| `{re.escape(name)}` \| present \|", plain.out), plain.out
+    checked = run_cli(
+        "--host", ollama.url, "status", str(manifest), "--check-updates", "-o", "markdown"
+    )
+    assert checked.code == 0, checked.err
+    assert re.search(rf"\| `{re.escape(name)}` \| outdated \|", checked.out), checked.out
+    assert re.search(server, checked.out)
+    # drift -o openmetrics on one --host also asks that server, not the default one
+    metrics = run_cli("--host", ollama.url, "drift", str(manifest), "-o", "openmetrics")
+    assert metrics.code == 0, metrics.err
+    [up] = [
+        sample
+        for family in openmetrics_families(metrics.out)
+        for sample in family.samples
+        if sample.name.endswith("_up")
+    ]
+    assert up.value == 1 and up.labels["server"] == ollama.url.split("://", 1)[1]
