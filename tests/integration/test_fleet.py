@@ -302,7 +302,7 @@ def test_the_dashboard_shows_a_tag_that_moved_upstream_as_outdated(
     assert metrics.code == 0, metrics.err
     [up] = [
         sample
-        for family in openmetrics_families(metrics.out)
+        for family in openmetrics_families(metrics.out)  # type: ignore[no-untyped-call]
         for sample in family.samples
         if sample.name.endswith("_up")
     ]
