@@ -655,7 +655,7 @@ def main() -> int:
                 lambda: fuzz(
                     "tests/fuzz_modelfile.py",
                     "fuzzed Modelfiles through validate",
-                    300 if q else 4_000,
+                    300 if q else 10_000,
                 ),
             ),
             ("concurrent", lambda: concurrent(bed, 3 if q else 10)),

@@ -16,7 +16,7 @@ must:
   one `file:line:col: message` (problems and warnings), never the internal-bug
   wording ("please report", "unexpected").
 
-    python tests/fuzz_modelfile.py                 # 4,000 cases
+    python tests/fuzz_modelfile.py                 # 4,000 cases (make reliability runs 10,000)
     python tests/fuzz_modelfile.py --cases 200 --seed 7
 
 Run it from the repository root. It prints how many cases ran, how they ended,
