@@ -29,11 +29,13 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 from provisioner import secrets
-from provisioner.errors import UsageError
+from provisioner.errors import BadAnswer, UsageError
+from provisioner.server.bounds import SMALL_ANSWER_BYTES, read_bounded
 
 ENV_HOST = "OLLAMA_PROVISION_REGISTRY_HOST"
 ENV_USER = "OLLAMA_PROVISION_REGISTRY_USER"
@@ -161,15 +163,29 @@ def find_credentials(host: str, env: Mapping[str, str] | None = None) -> Credent
 
 
 def fetch_token(
-    client: httpx.Client, challenge: Challenge, credentials: Credentials | None
+    client: httpx.Client,
+    challenge: Challenge,
+    credentials: Credentials | None,
+    *,
+    seconds: float = 30.0,
 ) -> str | None:
     """Ask a bearer challenge's token endpoint for a token (anonymously without credentials).
 
-    Returns None when the endpoint gives no token; the caller reports the 401."""
+    The answer is read within `seconds` and SMALL_ANSWER_BYTES (the client must use
+    bounds.transport()). Returns None when the endpoint gives no token; the caller
+    reports the 401."""
     params = dict(challenge.params)
     realm = params.pop("realm", None)
     if not realm:
         return None
+
+    def too_large() -> BadAnswer:
+        return BadAnswer(
+            f"the token endpoint {realm} answered more than {SMALL_ANSWER_BYTES >> 20} MB, "
+            "which no token is"
+        )
+
+    request: dict[str, Any]
     if credentials is not None and credentials.identity_token:
         form = {
             "grant_type": "refresh_token",
@@ -177,11 +193,20 @@ def fetch_token(
             "client_id": CLIENT_ID,
             **params,
         }
-        answer = client.post(realm, data=form)
+        method, request = "POST", {"data": form}
     else:
         basic = credentials.basic if credentials is not None else None
         headers = {"Authorization": basic} if basic else {}
-        answer = client.get(realm, params=params, headers=headers)
+        method, request = "GET", {"params": params, "headers": headers}
+    answer = read_bounded(
+        client,
+        method,
+        realm,
+        seconds=seconds,
+        limit=SMALL_ANSWER_BYTES,
+        too_large=too_large,
+        **request,
+    )
     if answer.status_code != 200:
         return None
     try:

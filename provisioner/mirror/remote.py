@@ -35,6 +35,8 @@ from provisioner.errors import (
 )
 from provisioner.mirror import auth
 from provisioner.mirror.verify import check_bytes, sha256_digest
+from provisioner.server import bounds
+from provisioner.server.bounds import SMALL_ANSWER_BYTES, read_bounded
 from provisioner.server.failures import body_kind, unresolvable
 from provisioner.server.registry import ACCEPT as DOCKER_MANIFEST
 
@@ -58,10 +60,13 @@ class Registry:
         self.host = host
         self.insecure = insecure
         self.base = f"{'http' if insecure else 'https'}://{host}"
+        self._timeout = timeout  # the whole of each request that is not a blob transfer
         # Reads of a large blob may pause between chunks; connect and write stay bounded.
         self._http = httpx.Client(
             timeout=httpx.Timeout(timeout, read=max(timeout, 120.0)),
-            limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
+            transport=bounds.transport(
+                limits=httpx.Limits(max_connections=32, max_keepalive_connections=16)
+            ),
         )
         self._auth: dict[tuple[str, str], str] = {}  # (repository, access) -> header
         self._basic: str | None = None  # basic auth holds for every repository of the host
@@ -91,7 +96,7 @@ class Registry:
         elif challenge is not None and challenge.scheme == "basic":
             header = credentials.basic if credentials is not None else None
         elif challenge is not None and challenge.scheme == "bearer":
-            token = auth.fetch_token(self._http, challenge, credentials)
+            token = auth.fetch_token(self._http, challenge, credentials, seconds=self._timeout)
             header = f"Bearer {token}" if token else None
         if header is None or self._header(repo, access) == header:
             return False
@@ -116,15 +121,28 @@ class Registry:
         content: bytes | None = None,
         follow: bool = False,
     ) -> httpx.Response:
-        """A request with no streamed body: retried once with credentials after a 401."""
+        """A request with no streamed body, answered within the timeout and a few MB:
+        retried once with credentials after a 401."""
+
+        def too_large() -> BadAnswer:
+            return BadAnswer(
+                f"registry {self.host} answered {method} {url} with more than "
+                f"{SMALL_ANSWER_BYTES >> 20} MB; is this a registry?",
+                host=self.host,
+            )
+
         for _ in range(2):
             sent = {**(headers or {})}
             if (header := self._header(repo, access)) is not None:
                 sent["Authorization"] = header
             try:
-                response = self._http.request(
+                response = read_bounded(
+                    self._http,
                     method,
                     url,
+                    seconds=self._timeout,
+                    limit=SMALL_ANSWER_BYTES,
+                    too_large=too_large,
                     headers=sent,
                     params=params,
                     content=content,

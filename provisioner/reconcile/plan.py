@@ -112,7 +112,7 @@ def _plan_registry(b: _Builder, spec: ModelSpec, have: ServerModel | None) -> No
     if isinstance(remote, ServerError):
         # Missing is known without the registry; only the pin or update check is not.
         missing = Drift("missing", name, "present", "absent") if have is None else None
-        b.failures.append(Failure(name, f"cannot read the registry: {remote.message}", missing))
+        b.failures.append(Failure(name, f"cannot read the registry: {remote.reason()}", missing))
         return
     if have is not None and (pin is None or pin_matches(spec, have)):
         if remote is None or remote.matches(have.digest):

@@ -33,6 +33,8 @@ from provisioner.errors import (
     Timeout,
 )
 from provisioner.names import ModelName
+from provisioner.server import bounds
+from provisioner.server.bounds import SMALL_ANSWER_BYTES, read_bounded
 from provisioner.server.client import full_digest
 from provisioner.server.failures import body_kind, ollama_error, unresolvable
 from provisioner.server.retry import DEFAULT_RETRY, RetryCallback, RetryPolicy, with_retry
@@ -90,7 +92,9 @@ def _sha(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
-def _authorization(client: httpx.Client, challenge: str, name: ModelName) -> str | None:
+def _authorization(
+    client: httpx.Client, challenge: str, name: ModelName, timeout: float
+) -> str | None:
     """Answer a 401's `WWW-Authenticate` challenge: a bearer token (anonymous unless the
     docker config or the environment holds credentials for the host, see mirror.auth),
     or basic auth with those credentials."""
@@ -106,7 +110,7 @@ def _authorization(client: httpx.Client, challenge: str, name: ModelName) -> str
         return credentials.basic if credentials is not None else None
     if parsed.scheme != "bearer":
         return None
-    token = fetch_token(client, parsed, credentials)
+    token = fetch_token(client, parsed, credentials, seconds=timeout)
     return f"Bearer {token}" if token else None
 
 
@@ -129,15 +133,35 @@ def _fetch_once(
     name: ModelName, url: str, insecure: bool, timeout: float, shown_ref: str
 ) -> RemoteManifest:
     shown = name.display
+
+    def too_large() -> BadAnswer:
+        return BadAnswer(
+            f"registry {name.host} answered more than {SMALL_ANSWER_BYTES >> 20} MB for "
+            f"{shown_ref}, which no manifest is; is this a registry?",
+            model=shown,
+        )
+
+    def get(client: httpx.Client, headers: dict[str, str]) -> httpx.Response:
+        return read_bounded(
+            client,
+            "GET",
+            url,
+            headers=headers,
+            seconds=timeout,
+            limit=SMALL_ANSWER_BYTES,
+            too_large=too_large,
+        )
+
     try:
-        with httpx.Client(timeout=timeout, follow_redirects=True) as client:
-            response = client.get(url, headers={"Accept": ACCEPT})
+        with httpx.Client(
+            timeout=timeout, follow_redirects=True, transport=bounds.transport()
+        ) as client:
+            response = get(client, {"Accept": ACCEPT})
             if response.status_code == 401:
                 said = response.headers.get("www-authenticate", "")
-                authorization = _authorization(client, said, name)
+                authorization = _authorization(client, said, name, timeout)
                 if authorization:
-                    headers = {"Accept": ACCEPT, "Authorization": authorization}
-                    response = client.get(url, headers=headers)
+                    response = get(client, {"Accept": ACCEPT, "Authorization": authorization})
     except httpx.HTTPError as e:
         raise _unreachable(e, name, insecure) from e
     status = response.status_code

@@ -215,5 +215,6 @@ def test_registry_5xx_is_retried_and_a_registry_that_stays_down_is_exit_1(
     assert healed.code == 0, healed.out + healed.err
     assert asked == 3
     assert down.code == 1, down.out + down.err  # never 3 ("changes pending")
-    lines = [x for x in (down.out + down.err).splitlines() if "500" in x]
-    assert len(lines) == 1 and name in lines[0] and "4 attempts" in lines[0], lines
+    failed = [x for x in (down.out + down.err).splitlines() if "fail" in x]
+    assert len(failed) == 1, down.out + down.err
+    assert name in failed[0] and "500" in failed[0] and "4 attempts" in failed[0], failed
