@@ -39,6 +39,19 @@ def _split_host_port(hostport: str) -> tuple[str, str] | None:
     return host, port
 
 
+def masked(value: str) -> str:
+    """The address as messages may repeat it: the password of a user:password@ is ***."""
+    scheme, sep, rest = value.partition("://")
+    if not sep:
+        scheme, rest = "", value
+    authority, slash, path = rest.partition("/")
+    userinfo, at, hostport = authority.rpartition("@")
+    if not at or ":" not in userinfo:
+        return value
+    user = userinfo.split(":", 1)[0]
+    return f"{scheme}{sep}{user}:***@{hostport}{slash}{path}"
+
+
 def parse_host(value: str) -> tuple[str, str | None]:
     """Return (base URL, note) for an OLLAMA_HOST-style value; UsageError when it
     names another scheme than http or https."""
@@ -52,9 +65,11 @@ def parse_host(value: str) -> tuple[str, str | None]:
     elif scheme.lower() == "https":
         scheme, default_port = "https", "443"
     else:
-        raise UsageError(f"'{value}' is not an Ollama address: use http:// or https://")
+        raise UsageError(f"'{masked(value)}' is not an Ollama address: use http:// or https://")
     if any(c.isspace() for c in hostport) or "@" in hostport.partition("/")[0]:
-        raise UsageError(f"'{value}' is not an Ollama address: host[:port] has no spaces or @")
+        raise UsageError(
+            f"'{masked(value)}' is not an Ollama address: host[:port] has no spaces or @"
+        )
     hostport, _, path = hostport.partition("/")
     split = _split_host_port(hostport)
     if split is None:

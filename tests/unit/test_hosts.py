@@ -1,7 +1,7 @@
 import pytest
 
 from provisioner.errors import UsageError
-from provisioner.server.hosts import parse_host, resolve_host
+from provisioner.server.hosts import masked, parse_host, resolve_host
 
 
 @pytest.mark.parametrize(
@@ -72,3 +72,32 @@ def test_unusable_hosts_are_usage_errors_naming_their_source(
     with pytest.raises(UsageError) as err:
         resolve_host(cli_host, manifest_host)
     assert str(err.value) == said
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ("http://user:s3cr3tpw@127.0.0.1:9", "http://user:***@127.0.0.1:9"),
+        ("user:s3cr3tpw@gpu-1:8080/ollama", "user:***@gpu-1:8080/ollama"),
+        ("ftp://u:p@w@x", "ftp://u:***@x"),
+        ("http://user@x", "http://user@x"),  # no password to hide
+        ("http://x/a:b@c", "http://x/a:b@c"),  # in the path, not userinfo
+    ],
+)
+def test_masked_hides_the_userinfo_password(value: str, shown: str) -> None:
+    assert masked(value) == shown
+
+
+@pytest.mark.parametrize("scheme", ["http", "ftp"])
+def test_a_password_in_host_or_ollama_host_is_never_in_the_error(
+    monkeypatch: pytest.MonkeyPatch, scheme: str
+) -> None:
+    value = f"{scheme}://user:s3cr3tpw@127.0.0.1:9"
+    with pytest.raises(UsageError) as cli:
+        resolve_host(value, None)
+    monkeypatch.setenv("OLLAMA_HOST", value)
+    with pytest.raises(UsageError) as env:
+        resolve_host(None, None)
+    for error, source in ((cli.value, "--host"), (env.value, "OLLAMA_HOST")):
+        assert str(error).startswith(f"{source}: '{scheme}://user:***@127.0.0.1:9' is not ")
+        assert "s3cr3tpw" not in str(error)

@@ -99,3 +99,12 @@ def test_hosts_given_twice_are_one_server() -> None:
         ("10.0.0.5:11434", "10.0.0.5", "--host"),
         ("gpu-2:8080", "gpu-2:8080", "--host"),
     ]
+
+
+def test_a_password_in_a_host_is_never_in_a_problem(tmp_path: Path) -> None:
+    path = tmp_path / "fleet.yaml"
+    path.write_text("servers:\n  - name: a\n    host: http://user:s3cr3tpw@127.0.0.1:9\n")
+    with pytest.raises(ManifestError) as e:
+        load_inventory(path, env={})
+    assert "'http://user:***@127.0.0.1:9' is not an Ollama address" in str(e.value)
+    assert "s3cr3tpw" not in str(e.value)
