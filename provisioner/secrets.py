@@ -7,6 +7,7 @@ back in an error is still hidden.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterable
 from typing import TextIO
@@ -17,16 +18,18 @@ _secrets: set[str] = set()
 _lock = threading.Lock()
 
 
+def _spellings(value: str) -> set[str]:
+    """The value as written and as a JSON string spells it (a `"` or `\\` is escaped,
+    and non-ASCII too unless ensure_ascii=False), so JSON output is masked as well."""
+    return {value, json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1]}
+
+
 def register(values: Iterable[str]) -> None:
     values = list(values)
+    # a bearer token is often echoed without its scheme
+    values += [v.split(" ", 1)[1] for v in values if " " in v]
     with _lock:
-        _secrets.update(v for v in values if len(v) >= _MIN_LENGTH)
-        # a bearer token is often echoed without its scheme
-        _secrets.update(
-            v.split(" ", 1)[1]
-            for v in values
-            if " " in v and len(v.split(" ", 1)[1]) >= _MIN_LENGTH
-        )
+        _secrets.update(s for v in values if len(v) >= _MIN_LENGTH for s in _spellings(v))
 
 
 def mask(text: str) -> str:

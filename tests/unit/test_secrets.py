@@ -63,3 +63,35 @@ def test_credentials_in_the_url_and_non_ascii_headers_fail_validation(
     path.write_text(f"version: 1\nserver:\n{server}models: []\n")
     result = CliRunner().invoke(cli_module.cli, ["validate", str(path)])
     assert result.exit_code == 2 and said in result.output
+
+
+@pytest.mark.parametrize("secret", ['quo"te-T0KEN', "back\\slash-T0KEN", "n\u00e4ive-T0KEN"])
+def test_a_value_json_escapes_is_masked_in_json_too(secret: str) -> None:
+    import json
+
+    from provisioner import secrets
+
+    secrets.register([f"Bearer {secret}"])
+    for ensure_ascii in (True, False):
+        shown = mask(json.dumps({"error": f"bad credentials {secret}"}, ensure_ascii=ensure_ascii))
+        assert json.loads(shown) == {"error": "bad credentials ***"}
+
+
+def test_an_escaped_header_value_is_masked_in_the_json_output(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import provisioner.commands.drift as drift
+
+    secret = 'pa"ss\\w0rd-42'
+
+    def echoing_proxy(file: str, *args: object, **kwargs: object) -> int:
+        load_manifest(file)
+        raise BadRequest(f"unauthorized: bad credentials Bearer {secret}", model="tiny")
+
+    monkeypatch.setattr(drift, "run", echoing_proxy)
+    result = CliRunner().invoke(
+        cli_module.cli, ["-o", "json", "drift", str(_manifest(tmp_path))], env={"TOKEN": secret}
+    )
+    assert result.exit_code == 1
+    assert "bad credentials ***" in result.output
+    assert "w0rd-42" not in result.output
