@@ -50,3 +50,55 @@ def test_an_echoed_header_is_masked_in_every_command_output_and_file(
     for written in tmp_path.iterdir():
         if written.is_file() and written != manifest:
             assert SECRET not in written.read_text(errors="replace"), written
+
+
+@pytest.mark.parametrize("echoed", [None, "/api/tags"])
+def test_every_other_command_and_format_and_the_cache_keep_the_header_hidden(
+    proxy: RewriteProxy, registry: FilledRegistry, tmp_path: Path, echoed: str | None
+) -> None:
+    manifest = tmp_path / "models.yaml"
+    manifest.write_text(
+        "version: 1\nserver:\n  headers:\n    Authorization: Bearer ${TOKEN}\n"
+        f"models:\n  - name: {registry.name('library/tiny')}\n    insecure: true\n"
+    )
+    inventory = tmp_path / "fleet.yaml"
+    inventory.write_text(
+        f"servers:\n  - name: gpu-1\n    host: {proxy.url}\n"
+        "    headers: {Authorization: 'Bearer ${TOKEN}'}\n"
+    )
+    cache = tmp_path / "cache"
+    env = {
+        "TOKEN": SECRET,
+        "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"),
+        "OLLAMA_PROVISION_CACHE": str(cache),
+    }
+    if echoed is not None:
+        proxy.rewrite(echoed, "echo_auth")
+    host = ("--host", proxy.url)
+    runs = [
+        ("validate", str(manifest)),
+        ("--inventory", str(inventory), "apply", str(manifest)),
+        ("--inventory", str(inventory), "-o", "json", "plan", str(manifest)),
+        (*host, "lock", str(manifest)),
+        (*host, "-o", "markdown", "status", str(manifest)),
+        (*host, "-o", "openmetrics", "drift", str(manifest)),
+        (*host, "apply", str(manifest)),  # twice: the second may replay a remembered run
+        (*host, "apply", str(manifest)),
+        # export takes no headers (nor --inventory): it can only show what others cached
+        (*host, "export", "-f", str(tmp_path / "exported.yaml")),
+    ]
+    codes = []
+    for args in runs:
+        result = run_cli(*args, env=env)
+        codes.append(result.code)
+        assert SECRET not in result.out + result.err, args
+        assert "Traceback" not in result.err, args
+    if echoed is None:
+        assert codes == [0] * len(runs), codes
+        assert (tmp_path / "models.lock.json").is_file() and (tmp_path / "exported.yaml").is_file()
+    else:
+        assert proxy.rewritten[echoed] > 0 and 1 in codes
+    written = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert any(p.is_relative_to(cache) for p in written)  # the cache was used: grep it too
+    for path in written:
+        assert SECRET.encode() not in path.read_bytes(), path
