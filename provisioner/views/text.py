@@ -156,7 +156,9 @@ def drift_lines(planned: Planned, *, verbose: bool = False, quiet: bool = False)
         lines += [drift_line(d) for d in plan.extras]
     elif not quiet:
         lines += [line.strip() for line in extras_lines(plan, verbose=False)]
-    if not drifted and not plan.failures:
+    if drifted:  # a CI log ends with the count either way
+        lines.append(f"drift: {len(drifted)} model(s) differ, {len(plan.in_sync)} in sync")
+    elif not plan.failures:
         lines.append(f"no drift: {len(plan.in_sync)} model(s) in sync")
     return lines
 

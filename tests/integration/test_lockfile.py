@@ -75,6 +75,7 @@ def test_a_manifest_that_differs_from_its_lock_is_drift(
     assert drift.out.splitlines()[1:] == [
         "using models.lock.json (1 pinned digest)",
         f"lock               {v2}: not in models.lock.json; run `ollama-provision lock`",
+        "drift: 1 model(s) differ, 2 in sync",
     ]
     as_json = run_cli("--host", ollama.url, "-o", "json", "drift", str(path))
     assert as_json.code == 3
