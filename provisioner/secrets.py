@@ -32,6 +32,13 @@ def register(values: Iterable[str]) -> None:
         _secrets.update(s for v in values if len(v) >= _MIN_LENGTH for s in _spellings(v))
 
 
+def clear() -> None:
+    """Forget every value: for a process that loads one unrelated manifest after
+    another (the property tests); the CLI loads one per process."""
+    with _lock:
+        _secrets.clear()
+
+
 def mask(text: str) -> str:
     if not _secrets or not text:
         return text

@@ -26,6 +26,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from provisioner import secrets
 from provisioner.cli import cli
 
 CASES = int(os.environ.get("MANIFEST_PROPERTY_CASES", "120"))
@@ -111,6 +112,8 @@ def run_validate(text: str | bytes, *args: str, secret: bool = False) -> Any:
     secret: the input keeps SECRET in header values only, so it must not be printed.
     """
     counter["cases"] += 1
+    secrets.clear()  # each case is a CLI run of its own: a mutated value of an earlier
+    # case (a header value "manifest") must not mask this one's output
     path = _WORKDIR / "manifest.yaml"
     if isinstance(text, bytes):
         path.write_bytes(text)

@@ -6,6 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from provisioner import cli as cli_module
+from provisioner import secrets
 from provisioner.errors import BadRequest
 from provisioner.manifest.load import load_manifest
 from provisioner.secrets import mask
@@ -95,3 +96,10 @@ def test_an_escaped_header_value_is_masked_in_the_json_output(
     assert result.exit_code == 1
     assert "bad credentials ***" in result.output
     assert "w0rd-42" not in result.output
+
+
+def test_clear_forgets_every_value() -> None:
+    secrets.register(["Bearer forget-me-please"])
+    assert secrets.mask("x forget-me-please y") == "x *** y"
+    secrets.clear()
+    assert secrets.mask("x forget-me-please y") == "x forget-me-please y"
