@@ -121,6 +121,23 @@ def read_bounded(
             if size > limit:
                 raise too_large()
             chunks.append(chunk)
+    return _answer(streamed, b"".join(chunks))
+
+
+def head_of(streamed: httpx.Response, limit: int) -> httpx.Response:
+    """A streamed answer with at most `limit` bytes of its body read: an error answer's
+    first bytes say what went wrong, and an endless one must not fill the memory."""
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in streamed.iter_bytes():
+        chunks.append(chunk[: limit - size])
+        size += len(chunks[-1])
+        if size >= limit:
+            break
+    return _answer(streamed, b"".join(chunks))
+
+
+def _answer(streamed: httpx.Response, content: bytes) -> httpx.Response:
     # The body is decoded already: drop the headers that describe the wire form.
     headers = [
         (k, v)
@@ -130,7 +147,7 @@ def read_bounded(
     return httpx.Response(
         streamed.status_code,
         headers=headers,
-        content=b"".join(chunks),
+        content=content,
         request=streamed.request,
         extensions={"reason_phrase": streamed.reason_phrase.encode()},
     )

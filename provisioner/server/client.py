@@ -43,6 +43,7 @@ DEFAULT_TIMEOUT = 30.0  # seconds per plain request when the manifest sets none
 # No plain answer is bigger (/api/tags of 10,000 models is about 5 MB), no stream line longer.
 MAX_ANSWER_BYTES = 64 << 20
 MAX_LINE_BYTES = 1 << 20
+MAX_ERROR_BYTES = 1 << 20  # of a stream's error answer: Ollama's error is one short line
 DEFAULT_STALL = 120.0  # seconds without progress before a stream is aborted and retried
 
 
@@ -332,8 +333,9 @@ class Client:
                 raise self._transport_error(e, model) from e
             try:
                 if response.status_code >= 400:
-                    response.read()
-                    raise error_for_response(response, model, self.base_url)
+                    with bounds.within(self.stall_timeout):
+                        answer = bounds.head_of(response, MAX_ERROR_BYTES)
+                    raise error_for_response(answer, model, self.base_url)
                 lines = self._lines(response, path, model)
                 return self._consume(lines, model, on_progress, path)
             except httpx.ReadTimeout as e:  # the read timeout is the stall timeout

@@ -8,13 +8,20 @@ from pathlib import Path
 
 import pytest
 
-from provisioner.errors import BadAnswer, BadRequest, ConnectionFailed, NotFound, Timeout
+from provisioner.errors import (
+    BadAnswer,
+    BadRequest,
+    ConnectionFailed,
+    NotFound,
+    ServerFailure,
+    Timeout,
+)
 from provisioner.server.client import Client, Progress
 from provisioner.server.retry import NO_RETRY
 from tests.testbed.fixtures import FilledRegistry
 from tests.testbed.ollama_server import OllamaServer
 from tests.testbed.ports import free_port
-from tests.testbed.rewriteproxy import RewriteProxy
+from tests.testbed.rewriteproxy import PAGE_MARKER, RewriteProxy
 from tests.testbed.seed import gguf_for
 
 
@@ -181,6 +188,27 @@ def test_a_stream_whose_headers_drip_is_a_stall(
         proxy.stop()
     assert seconds < 3.5  # the stall timeout, and the proxy's real pull before its drip
     assert e.value.stalled == 2 and proxy.url in e.value.message
+
+
+def test_an_endless_error_answer_to_a_stream_is_read_bounded(
+    ollama: OllamaServer, registry: FilledRegistry
+) -> None:
+    proxy = RewriteProxy(ollama.url).start()
+    try:
+        proxy.rewrite("/api/pull", "endless500")
+        started = time.monotonic()
+        with (
+            Client(proxy.url, stall_timeout=5, retry=NO_RETRY) as client,
+            pytest.raises(ServerFailure) as e,
+        ):
+            client.pull(registry.name("library/tiny"), insecure=True)
+        seconds = time.monotonic() - started
+    finally:
+        proxy.stop()
+    # Its first megabyte was read, not the rest (before: read until memory ran out).
+    assert seconds < 5
+    assert e.value.status == 500 and proxy.url in str(e.value)
+    assert PAGE_MARKER not in str(e.value) and "\n" not in str(e.value)
 
 
 @pytest.mark.parametrize("mode", ["error200", "html200"])

@@ -12,6 +12,7 @@ Modes (the real answer is read in full, then):
 - `drip_head`: the real status line and headers one byte per half second, then the body
   (a deadline that starts only once the headers are in never ends the request).
 - `endless`: the real body, then bytes without end (no newline, no close).
+- `endless500`: 500 and an HTML page without end (an error answer must be read bounded).
 - `same_progress`: a stream (/api/pull, /api/create) up to its first line with
   `completed`, then that line again and again, never moving.
 - `malformed`: the real body cut in half (a Content-Length that matches the half).
@@ -44,6 +45,7 @@ MODES = (
     "drip",
     "drip_head",
     "endless",
+    "endless500",
     "same_progress",
     "malformed",
     "null",
@@ -284,6 +286,12 @@ class RewriteProxy:
                         self._head(status, kept)
                         self.wfile.write(real)
                         filler = b"x" * 65536
+                        while not stop.is_set():
+                            self.wfile.write(filler)
+                    case "endless500":
+                        self._head(500, [("Content-Type", "text/html")])
+                        self.wfile.write(b"<html><body>")
+                        filler = b"<p>overloaded</p>" * 4096
                         while not stop.is_set():
                             self.wfile.write(filler)
                     case "same_progress":
