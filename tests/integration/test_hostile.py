@@ -332,6 +332,8 @@ def test_a_hostile_answer_ends_in_one_line_and_exit_1(
     row: Row, outcomes: dict[Row, Outcome]
 ) -> None:
     o = outcomes[row]
+    # what `pytest -s` prints: the table's measured numbers, row by row
+    print(f"\nhostile {row.id}: exit {o.code}, {o.seconds:.1f} s, peak {o.peak_mb:.0f} MB")
     problems = _problems(row, o)
     tail = "\n".join((o.out + o.err).splitlines()[-8:])[:3000]
     assert not problems, (
