@@ -240,9 +240,13 @@ def replay_or_arm(argv: list[str]) -> None:
     answers = _ask(verdict["url"])
     if answers is None or _digest(answers) != verdict["answers"]:
         return
-    for stream, text_written in verdict["output"]:
-        (sys.stdout if stream == 1 else sys.stderr).write(text_written)
-    sys.stdout.flush()
+    try:
+        for stream, text_written in verdict["output"]:
+            (sys.stdout if stream == 1 else sys.stderr).write(text_written)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (`apply | head -1`): end quietly, as the CLI does.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     sys.exit(0)
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -52,6 +55,25 @@ def test_a_repeated_no_op_apply_replays_and_falls_back_when_anything_moved(
         (200, "GET", "/api/version"),
         (200, "GET", "/api/tags"),
     ]
+
+    # A reader that went away (`apply | head -1`) ends the replay quietly, exit 0.
+    reading, writing = os.pipe()
+    os.close(reading)  # closed before the tool writes: every write is a broken pipe
+    try:
+        closed = subprocess.run(
+            [sys.executable, "-m", "provisioner", "apply", str(manifest)],
+            env={**os.environ, **env, "PYTHONPROFILEIMPORTTIME": "1"},
+            stdout=writing,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        os.close(writing)
+    imported = [x for x in closed.stderr.splitlines() if x.startswith("import time:")]
+    assert not any(re.search(r"\|\s+click$", x.rstrip()) for x in imported)  # a replay
+    assert closed.returncode == 0
+    assert [x for x in closed.stderr.splitlines() if x not in imported] == []
 
     # The server moved: the same command sees it and pulls again.
     httpx.request(
