@@ -27,6 +27,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from provisioner.cache import cache_root
+from provisioner.manifest.lock_path import lock_path
 
 QUESTIONS = (("GET", "/api/version"), ("GET", "/api/tags"))
 _TIMEOUT = 5.0  # the full pipeline follows when the server is slower than this
@@ -88,10 +89,8 @@ def _code_stamp() -> list[tuple[str, int, int]]:
 def _key(argv: list[str], manifest: Path, text: bytes) -> str | None:
     if os.environ.get("GITHUB_STEP_SUMMARY"):
         return None  # apply appends a summary there: not a replayable output
-    name = manifest.name
-    stem = name.rsplit(".", 1)[0] if name.endswith((".yaml", ".yml")) else name
     try:
-        lock: bytes | None = manifest.with_name(f"{stem}.lock.json").read_bytes()
+        lock: bytes | None = lock_path(manifest).read_bytes()
     except FileNotFoundError:
         lock = None
     used = {m.decode() for m in _VARIABLE.findall(text)}

@@ -24,6 +24,7 @@ from provisioner.custom.modelfile import create_request
 from provisioner.custom.spec import CreateSpec
 from provisioner.errors import LockError
 from provisioner.manifest.load import Manifest, ModelSpec
+from provisioner.manifest.lock_path import lock_path
 from provisioner.names import ModelName
 from provisioner.server.registry import fetch_manifest
 
@@ -47,12 +48,6 @@ class Disagreement:
 
     def __str__(self) -> str:
         return f"{self.model.display}: {self.what}"
-
-
-def lock_path(manifest_path: Path) -> Path:
-    name = manifest_path.name
-    stem = name.rsplit(".", 1)[0] if name.endswith((".yaml", ".yml")) else name
-    return manifest_path.with_name(f"{stem}.lock.json")
 
 
 def definition_hash(spec: CreateSpec, cache: HashCache) -> str:
