@@ -21,6 +21,7 @@ from typing import Any, Literal, cast
 
 from provisioner import secrets
 from provisioner.custom.spec import CreateSpec
+from provisioner.digests import full_digest
 from provisioner.errors import InvalidDuration, InvalidName, ManifestError, Position, Problem
 from provisioner.manifest.custom_models import CustomModels
 from provisioner.manifest.durations import keep_alive_value, timeout_seconds
@@ -393,7 +394,7 @@ class _Builder:
             name=name,
             kind="custom" if custom else "registry",
             position=position,
-            digest=f"sha256:{digest[-64:].lower()}" if isinstance(digest, str) else None,
+            digest=full_digest(digest) if isinstance(digest, str) else None,
             pull=cast(PullPolicy, settings.get("pull", "if-missing")),
             insecure=settings.get("insecure") is True,
             warm=settings.get("warm") is True,

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 import httpx
 
+from provisioner.digests import full_digest
 from provisioner.errors import (
     BadAnswer,
     ConnectionFailed,
@@ -96,12 +97,6 @@ class ShowResult:
     details: Mapping[str, Any]
     messages: tuple[Mapping[str, Any], ...]
     raw: Mapping[str, Any]
-
-
-def full_digest(digest: str) -> str:
-    """The one spelling of a digest inside the tool: "sha256:<hex>", lower case."""
-    hex_part = digest.removeprefix("sha256:").lower()
-    return f"sha256:{hex_part}" if hex_part else ""
 
 
 class _Shape:

@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 
+from provisioner.digests import full_digest
 from provisioner.errors import (
     BadAnswer,
     BadRequest,
@@ -35,7 +36,6 @@ from provisioner.errors import (
 from provisioner.names import ModelName
 from provisioner.server import bounds
 from provisioner.server.bounds import SMALL_ANSWER_BYTES, read_bounded
-from provisioner.server.client import full_digest
 from provisioner.server.failures import body_kind, ollama_error, unresolvable
 from provisioner.server.retry import DEFAULT_RETRY, RetryCallback, RetryPolicy, with_retry
 
