@@ -38,12 +38,17 @@ from pathlib import Path
 import httpx
 
 from benchmarks.timing import ollama_provision, table, time_command
-from provisioner.custom.spec import CreateSpec
 from provisioner.errors import Position
-from provisioner.manifest.load import Manifest, ModelSpec, PruneSettings, ServerSettings
 from provisioner.names import parse_name
 from provisioner.reconcile.observe import ServerModel, ServerState
 from provisioner.reconcile.plan import Plan, make_plan
+from provisioner.types.manifest import (
+    CreateSpec,
+    Manifest,
+    ModelSpec,
+    PruneSettings,
+    ServerSettings,
+)
 
 QUICK = os.environ.get("BENCH_QUICK") == "1"
 SIZES = [

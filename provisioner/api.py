@@ -21,12 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from provisioner.errors import ManifestError, Position, Problem, ProvisionError
-from provisioner.manifest.load import Manifest, load_manifest, load_manifest_text
+from provisioner.manifest.load import load_manifest, load_manifest_text
 from provisioner.reconcile import core
 from provisioner.reconcile.actions import Drift
 from provisioner.reconcile.apply import Result
 from provisioner.reconcile.plan import Plan
-from provisioner.server.client import DEFAULT_STALL, ProgressCallback
+from provisioner.server.client import DEFAULT_STALL
+from provisioner.types.manifest import Manifest
+from provisioner.types.wire import ProgressCallback
 
 
 def load(path: str | Path) -> Manifest:

@@ -11,10 +11,11 @@ import click
 
 from provisioner import exit_codes, noop
 from provisioner.commands.common import echo_document, echo_lines, echo_notes
-from provisioner.manifest.load import Manifest, load_manifest
+from provisioner.manifest.load import load_manifest
 from provisioner.reconcile import core
 from provisioner.reconcile.apply import Result
 from provisioner.secrets import mask
+from provisioner.types.manifest import Manifest
 from provisioner.views import json_docs, markdown, text
 from provisioner.views.progress import progress_view
 

@@ -9,9 +9,9 @@ from typing import Any
 import click
 
 from provisioner import exit_codes
-from provisioner.manifest.load import Manifest
 from provisioner.server.hosts import ResolvedHost
 from provisioner.server.retry import RetryEvent
+from provisioner.types.manifest import Manifest
 
 
 def echo_lines(lines: Iterable[str], *, err: bool = False) -> None:

@@ -21,8 +21,8 @@ from provisioner import exit_codes
 from provisioner.commands.common import error_lines, exit_code_for
 from provisioner.fleet.inventory import Server
 from provisioner.fleet.run import ServerRun, run_fleet, server_manifest, server_settings
-from provisioner.manifest.load import Manifest
 from provisioner.reconcile import core
+from provisioner.types.manifest import Manifest
 from provisioner.views import fleet as view
 from provisioner.views import json_docs, text
 from provisioner.views.json_docs import Document

@@ -43,9 +43,10 @@ if sys.platform != "win32":
     import fcntl
 
 from provisioner.atomic import write_atomically
-from provisioner.custom.spec import CreateSpec
 from provisioner.errors import LocalFileError, ServerError, WeightsNotFound
-from provisioner.server.client import Client, Progress, ProgressCallback, ShowResult
+from provisioner.server.client import Client
+from provisioner.types.manifest import CreateSpec
+from provisioner.types.wire import Progress, ProgressCallback, ShowResult
 
 CHUNK = 4 << 20
 CACHE_VERSION = 2

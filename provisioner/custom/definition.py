@@ -26,10 +26,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from provisioner.custom.blobs import LocalState, show_weights
-from provisioner.custom.spec import CreateSpec
 from provisioner.errors import InvalidName
 from provisioner.names import parse_name
-from provisioner.server.client import ShowResult
+from provisioner.types.manifest import CreateSpec
+from provisioner.types.wire import ShowResult
 from provisioner.versions import parse_version
 
 DEFAULT_TEMPLATE = "{{ .Prompt }}"  # what /api/show says when a model has no template

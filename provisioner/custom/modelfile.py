@@ -50,9 +50,9 @@ from pathlib import Path
 from typing import Any
 
 from provisioner.custom.printable import is_printable, printable_only
-from provisioner.custom.spec import CreateSpec
 from provisioner.errors import ModelfileError, WeightsNotFound
 from provisioner.names import invalid_reason
+from provisioner.types.manifest import CreateSpec
 
 COMMANDS = ("FROM", "PARAMETER", "TEMPLATE", "SYSTEM", "ADAPTER", "LICENSE", "MESSAGE", "REQUIRES")
 ROLES = ("system", "user", "assistant")

@@ -62,10 +62,10 @@ from provisioner.custom.modelfile import (
     parse_modelfile,
     to_modelfile,
 )
-from provisioner.custom.spec import CreateSpec
 from provisioner.errors import InvalidName, ModelfileError
 from provisioner.names import DEFAULT_HOST, DEFAULT_NAMESPACE, ModelName, parse_name
-from provisioner.server.client import ShowResult, TagEntry
+from provisioner.types.manifest import CreateSpec
+from provisioner.types.wire import ShowResult, TagEntry
 
 Kind = Literal["registry", "custom", "unreproducible"]
 Origin = Literal["registry", "custom", "file"]

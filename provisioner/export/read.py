@@ -24,8 +24,9 @@ from provisioner.export.build import (
     plain_http_likely,
 )
 from provisioner.names import DEFAULT_HOST
-from provisioner.server.client import Client, ShowResult
+from provisioner.server.client import Client
 from provisioner.server.registry import fetch_manifest
+from provisioner.types.wire import ShowResult
 
 
 def _shows(client: Client, groups: tuple[Group, ...], parallel: int = 4) -> dict[str, ShowResult]:

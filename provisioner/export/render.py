@@ -13,9 +13,9 @@ from typing import Any
 
 import yaml
 
-from provisioner.custom.spec import CreateSpec
 from provisioner.export.build import Export, ExportedModel, Kind, modelfile_text
 from provisioner.manifest.files import SCHEMA_URL
+from provisioner.types.manifest import CreateSpec
 
 _WIDTH = 88  # comment lines wrap here
 

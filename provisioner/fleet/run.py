@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from provisioner.fleet.inventory import Server
-from provisioner.manifest.load import Manifest
 from provisioner.reconcile.core import Settings
+from provisioner.types.manifest import Manifest
 
 T = TypeVar("T")
 

@@ -20,12 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from provisioner.custom.modelfile import looks_like_path, special_file, to_float32
-from provisioner.custom.spec import CreateSpec
 from provisioner.errors import ModelfileError, Position, Problem
 from provisioner.manifest.findings import Findings, Path_, pointer
 from provisioner.manifest.schema import parameter_types
 from provisioner.manifest.yaml_loader import Scalar, find
 from provisioner.names import invalid_reason
+from provisioner.types.manifest import CreateSpec
 
 MAX_MODELFILE_BYTES = 4 * 1024 * 1024
 

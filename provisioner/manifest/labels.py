@@ -6,13 +6,9 @@ so `gpu: true` in an inventory and `gpu: "true"` in a selector agree.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
-# (label, the values it may have), sorted by label: hashable, and printed the same way
-# whatever order the manifest wrote them in.
-Selector = tuple[tuple[str, tuple[str, ...]], ...]
-Labels = Mapping[str, str]
+from provisioner.types.manifest import Labels, Selector
 
 
 def label_text(value: Any) -> str:

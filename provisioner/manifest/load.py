@@ -15,74 +15,34 @@ import math
 import os
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any, cast
 
 from provisioner import secrets
-from provisioner.custom.spec import CreateSpec
 from provisioner.digests import full_digest
 from provisioner.errors import InvalidDuration, InvalidName, ManifestError, Position, Problem
 from provisioner.manifest.custom_models import CustomModels
 from provisioner.manifest.durations import keep_alive_value, timeout_seconds
 from provisioner.manifest.findings import Findings, Path_, one_line, pointer
 from provisioner.manifest.interpolate import expand_tree
-from provisioner.manifest.labels import Selector, selector_of
-from provisioner.manifest.mirrors import Mirror, mirror_name, route, split_to
+from provisioner.manifest.labels import selector_of
+from provisioner.manifest.mirrors import mirror_name, route, split_to
 from provisioner.manifest.schema import check, model_label, subject
 from provisioner.manifest.yaml_loader import compose, position_in, to_plain
 from provisioner.names import ModelName, invalid_reason, parse_name, source_selector_warning
+from provisioner.types.manifest import (
+    CreateSpec,
+    Manifest,
+    Mirror,
+    ModelSpec,
+    PruneSettings,
+    PullPolicy,
+    ServerSettings,
+)
 
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 STDIN = "<stdin>"  # the file name a manifest read from standard input goes by
-
-
-@dataclass(frozen=True)
-class ServerSettings:
-    host: str | None = None
-    headers: Mapping[str, str] = field(default_factory=dict)  # secrets: never print values
-    timeout: float | None = None  # seconds
-
-
-ModelKind = Literal["registry", "custom", "absent"]
-PullPolicy = Literal["if-missing", "always"]
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """One declared model after defaults are applied and names normalized."""
-
-    name: ModelName
-    kind: ModelKind
-    position: Position
-    digest: str | None = None  # "sha256:<64 hex>" pin
-    pinned_by: str | None = None  # the lock file's name when the pin came from it
-    pull: PullPolicy = "if-missing"
-    insecure: bool = False
-    warm: bool = False
-    keep_alive: str | int | None = None  # Ollama duration form, as sent to the API
-    aliases: tuple[ModelName, ...] = ()
-    create: CreateSpec | None = None  # only for kind == "custom"
-    base: ModelName | None = None  # a custom model's base when it is a model, not a file
-    # Inventory labels a server needs to get this model: (label, accepted values), sorted.
-    selector: Selector = ()
-
-
-@dataclass(frozen=True)
-class PruneSettings:
-    enabled: bool = False
-    keep: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Manifest:
-    path: Path  # absolute
-    version: int
-    server: ServerSettings
-    models: tuple[ModelSpec, ...]
-    prune: PruneSettings = PruneSettings()
-    warnings: tuple[Problem, ...] = ()  # doubtful but valid: printed, never fatal
-    mirrors: Mapping[str, Mirror] = field(default_factory=dict)  # by source registry host
 
 
 def load_manifest(

@@ -21,12 +21,11 @@ from typing import Any
 from provisioner.atomic import write_atomically
 from provisioner.custom.blobs import HashCache, read_regular, weight_files
 from provisioner.custom.modelfile import create_request
-from provisioner.custom.spec import CreateSpec
 from provisioner.errors import LockError
-from provisioner.manifest.load import Manifest, ModelSpec
 from provisioner.manifest.lock_path import lock_path
 from provisioner.names import ModelName
 from provisioner.server.registry import fetch_manifest
+from provisioner.types.manifest import CreateSpec, Manifest, ModelSpec
 
 LOCK_VERSION = 1
 MAX_LOCK_BYTES = 16 << 20  # a lock of 100,000 models is about 15 MB

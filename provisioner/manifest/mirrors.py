@@ -16,28 +16,9 @@ land on one mirror name are a manifest error (see load.py).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from provisioner.names import ModelName
-
-
-@dataclass(frozen=True)
-class Mirror:
-    source: str  # the registry host it stands in for, lower case
-    host: str  # the mirror's host[:port]
-    prefix: str | None = None  # replaces the namespace (one path segment)
-    insecure: bool = False  # plain http
-    label: str | None = None  # how plans name it when not by address (oci:PATH)
-
-    @property
-    def to(self) -> str:
-        """The mirror as declared: host[:port][/prefix]."""
-        return f"{self.host}/{self.prefix}" if self.prefix else self.host
-
-    @property
-    def where(self) -> str:
-        """How a plan names where a pull comes from."""
-        return self.label or self.to
+from provisioner.types.manifest import Mirror
 
 
 def split_to(text: str) -> tuple[str, str | None]:

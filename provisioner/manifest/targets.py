@@ -15,9 +15,9 @@ import dataclasses
 from collections.abc import Sequence
 
 from provisioner.errors import InvalidName, UsageError
-from provisioner.manifest.labels import Labels, matches
-from provisioner.manifest.load import Manifest, ModelSpec
+from provisioner.manifest.labels import matches
 from provisioner.names import Key, parse_name
+from provisioner.types.manifest import Labels, Manifest, ModelSpec
 
 
 def select(manifest: Manifest, targets: Sequence[str]) -> Manifest:

@@ -25,9 +25,9 @@ from provisioner.mirror.endpoints import Destination, Source
 from provisioner.mirror.remote import FetchedManifest
 from provisioner.mirror.select import Wanted
 from provisioner.mirror.verify import sha256_digest, valid_digest, verified
-from provisioner.server.client import Progress, ProgressCallback
 from provisioner.server.registry import go_reserialize
 from provisioner.server.retry import DEFAULT_RETRY, RetryCallback, RetryPolicy, with_retry
+from provisioner.types.wire import Progress, ProgressCallback
 
 Status = Literal["copied", "up to date", "failed"]
 PROGRESS_STEP = 1 << 20  # a progress event per MiB moved

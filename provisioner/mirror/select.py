@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from provisioner.manifest.load import Manifest
 from provisioner.names import Key, ModelName
+from provisioner.types.manifest import Manifest
 
 
 @dataclass(frozen=True)

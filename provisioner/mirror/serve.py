@@ -31,9 +31,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from provisioner.errors import DigestMismatch
-from provisioner.manifest.mirrors import Mirror
 from provisioner.mirror.layout import Entry, Layout
 from provisioner.names import Key
+from provisioner.types.manifest import Mirror
 
 _PATH = re.compile(r"^/v2/(?P<repo>[^/]+/[^/]+)/(?P<kind>manifests|blobs)/(?P<ref>[^/]+)$")
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")

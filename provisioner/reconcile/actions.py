@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
-from provisioner.custom.spec import CreateSpec
 from provisioner.names import ModelName
+from provisioner.types.manifest import CreateSpec
 
 DriftKind = Literal[
     "missing",

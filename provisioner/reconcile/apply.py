@@ -32,7 +32,8 @@ from provisioner.reconcile.actions import (
     depends_on,
 )
 from provisioner.reconcile.plan import Plan
-from provisioner.server.client import Client, Progress, ProgressCallback
+from provisioner.server.client import Client
+from provisioner.types.wire import Progress, ProgressCallback
 from provisioner.versions import older_than
 
 Outcome = Literal["done", "failed", "skipped"]

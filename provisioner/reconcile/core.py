@@ -20,7 +20,6 @@ from typing import Literal
 
 from provisioner.custom.blobs import HashCache
 from provisioner.errors import LockError, Refused
-from provisioner.manifest.load import Manifest, ModelSpec
 from provisioner.manifest.lock import Disagreement, apply_lock, read_lock
 from provisioner.manifest.targets import for_labels, select
 from provisioner.names import Key
@@ -29,16 +28,13 @@ from provisioner.reconcile.apply import ApplyOptions, Result, apply_plan
 from provisioner.reconcile.downloads import with_downloads
 from provisioner.reconcile.observe import ServerState, observe_server
 from provisioner.reconcile.plan import Plan, make_plan, make_warm_plan
-from provisioner.server.client import (
-    DEFAULT_STALL,
-    Client,
-    ProgressCallback,
-    RunningModel,
-)
+from provisioner.server.client import DEFAULT_STALL, Client
 from provisioner.server.connect import connect
 from provisioner.server.hosts import ResolvedHost
 from provisioner.server.registry import RemoteManifest
 from provisioner.server.retry import RetryCallback
+from provisioner.types.manifest import Manifest, ModelSpec
+from provisioner.types.wire import ProgressCallback, RunningModel
 
 
 @dataclass(frozen=True)

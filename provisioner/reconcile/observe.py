@@ -19,12 +19,13 @@ from typing import TypeVar
 
 from provisioner.custom.blobs import HashCache, LocalState, LocalWeights
 from provisioner.errors import InvalidName, ServerError, WeightsNotFound
-from provisioner.manifest.load import Manifest, ModelSpec
 from provisioner.manifest.mirrors import mirror_name, route
 from provisioner.names import Key, ModelName, parse_name
-from provisioner.server.client import Client, RunningModel, ShowResult
+from provisioner.server.client import Client
 from provisioner.server.registry import RemoteManifest, fetch_manifest
 from provisioner.server.retry import RetryCallback
+from provisioner.types.manifest import Manifest, ModelSpec
+from provisioner.types.wire import RunningModel, ShowResult
 
 T = TypeVar("T")
 

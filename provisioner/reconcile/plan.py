@@ -17,8 +17,7 @@ from fnmatch import fnmatchcase
 
 from provisioner.custom.definition import definition_differences
 from provisioner.errors import ServerError
-from provisioner.manifest.load import Manifest, ModelSpec
-from provisioner.manifest.mirrors import Mirror, mirror_name, route
+from provisioner.manifest.mirrors import mirror_name, route
 from provisioner.names import Key, ModelName
 from provisioner.reconcile.actions import (
     Action,
@@ -35,6 +34,7 @@ from provisioner.reconcile.actions import (
     depends_on,
 )
 from provisioner.reconcile.observe import ServerModel, ServerState, pin_matches
+from provisioner.types.manifest import Manifest, Mirror, ModelSpec
 
 _PHASE: dict[type, int] = {Pull: 0, Create: 1, Copy: 2, Warm: 3, Delete: 4}
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -37,6 +36,7 @@ from provisioner.server.failures import (
     unresolvable,
 )
 from provisioner.server.retry import DEFAULT_RETRY, RetryCallback, RetryPolicy, with_retry
+from provisioner.types.wire import Progress, ProgressCallback, RunningModel, ShowResult, TagEntry
 
 T = TypeVar("T")
 
@@ -46,57 +46,6 @@ MAX_ANSWER_BYTES = 64 << 20
 MAX_LINE_BYTES = 1 << 20
 MAX_ERROR_BYTES = 1 << 20  # of a stream's error answer: Ollama's error is one short line
 DEFAULT_STALL = 120.0  # seconds without progress before a stream is aborted and retried
-
-
-@dataclass(frozen=True)
-class Progress:
-    """One line of a pull/create/upload stream, as a typed event."""
-
-    model: str
-    status: str
-    digest: str | None = None
-    total: int | None = None
-    completed: int | None = None
-
-
-ProgressCallback = Callable[[Progress], None]
-
-
-@dataclass(frozen=True)
-class TagEntry:
-    """One model as GET /api/tags lists it."""
-
-    name: str
-    digest: str  # "sha256:<hex>": hash of the manifest file on disk (Ollama sends bare hex)
-    size: int
-    modified_at: str
-    details: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class RunningModel:
-    """One model as GET /api/ps lists it."""
-
-    name: str
-    digest: str
-    size: int
-    size_vram: int
-    expires_at: str
-
-
-@dataclass(frozen=True)
-class ShowResult:
-    """The parts of POST /api/show a provisioner compares; `raw` keeps the rest."""
-
-    system: str
-    template: str
-    parameters: str
-    license: str
-    modelfile: str
-    capabilities: tuple[str, ...]
-    details: Mapping[str, Any]
-    messages: tuple[Mapping[str, Any], ...]
-    raw: Mapping[str, Any]
 
 
 class _Shape:

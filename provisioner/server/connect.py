@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from provisioner.manifest.load import Manifest, ServerSettings
 from provisioner.server.client import DEFAULT_STALL, DEFAULT_TIMEOUT, Client
 from provisioner.server.hosts import ResolvedHost, resolve_host
 from provisioner.server.retry import RetryCallback
+from provisioner.types.manifest import Manifest, ServerSettings
 
 # What to check when the server cannot be reached, by where its address came from.
 HINTS = {

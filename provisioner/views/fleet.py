@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 from provisioner.errors import InvalidName
 from provisioner.fleet.inventory import Server
-from provisioner.manifest.load import Manifest
 from provisioner.names import Key, parse_name
 from provisioner.reconcile.core import StatusReport
+from provisioner.types.manifest import Manifest
 from provisioner.views.rows import status_rows
 from provisioner.views.text import memory
 

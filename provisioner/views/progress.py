@@ -11,7 +11,7 @@ import threading
 import time
 from typing import Protocol, TextIO
 
-from provisioner.server.client import Progress
+from provisioner.types.wire import Progress
 from provisioner.views.units import human_size
 
 

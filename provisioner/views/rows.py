@@ -8,7 +8,7 @@ from provisioner.errors import InvalidName
 from provisioner.names import Key, parse_name
 from provisioner.reconcile.actions import Delete
 from provisioner.reconcile.core import StatusReport
-from provisioner.server.client import RunningModel
+from provisioner.types.wire import RunningModel
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,9 @@ from provisioner.reconcile.actions import Action, Copy, Drift, Pull, effect, rea
 from provisioner.reconcile.apply import Result
 from provisioner.reconcile.core import Applied, LockUse, Planned, StatusReport
 from provisioner.reconcile.plan import Plan
-from provisioner.server.client import RunningModel
 from provisioner.server.hosts import ResolvedHost
 from provisioner.server.retry import RetryEvent
+from provisioner.types.wire import RunningModel
 from provisioner.views.rows import status_rows
 from provisioner.views.units import human_size, relative
 

@@ -16,8 +16,9 @@ from provisioner.errors import (
     ServerFailure,
     Timeout,
 )
-from provisioner.server.client import Client, Progress
+from provisioner.server.client import Client
 from provisioner.server.retry import NO_RETRY
+from provisioner.types.wire import Progress
 from tests.testbed.fixtures import FilledRegistry
 from tests.testbed.ollama_server import OllamaServer
 from tests.testbed.ports import free_port

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from provisioner.errors import Position
-from provisioner.manifest.load import ModelSpec
 from provisioner.names import parse_name
-from provisioner.server.client import ShowResult
+from provisioner.types.manifest import ModelSpec
+from provisioner.types.wire import ShowResult
 
 HERE = Position("models.yaml", 1, 1)
 

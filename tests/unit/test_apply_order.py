@@ -9,7 +9,8 @@ from provisioner.names import parse_name
 from provisioner.reconcile.actions import Drift, Pin, Pull
 from provisioner.reconcile.apply import apply_plan, smallest_first
 from provisioner.reconcile.plan import Plan
-from provisioner.server.client import Client, TagEntry
+from provisioner.server.client import Client
+from provisioner.types.wire import TagEntry
 
 
 def pull(name: str) -> Pull:

@@ -28,7 +28,7 @@ from provisioner.custom.blobs import (
     weight_files,
 )
 from provisioner.errors import WeightsNotFound
-from provisioner.server.client import ShowResult
+from provisioner.types.wire import ShowResult
 from tests.testbed.tiny_models import write_completion_model, write_lora_adapter
 
 BLOBS = "/srv/models/blobs"

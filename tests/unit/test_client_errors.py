@@ -15,8 +15,9 @@ from provisioner.errors import (
     Timeout,
     VersionTooOld,
 )
-from provisioner.server.client import Client, Progress
+from provisioner.server.client import Client
 from provisioner.server.failures import error_for_response, error_for_status, error_for_stream
+from provisioner.types.wire import Progress
 
 
 @pytest.mark.parametrize(

@@ -8,8 +8,8 @@ from typing import Any
 
 from provisioner.custom.blobs import LocalState, LocalWeights, build_key
 from provisioner.custom.definition import definition_differences, parse_show_parameters
-from provisioner.custom.spec import CreateSpec
-from provisioner.server.client import ShowResult
+from provisioner.types.manifest import CreateSpec
+from provisioner.types.wire import ShowResult
 from tests.show_text import show_parameters
 
 BLOBS = "/srv/models/blobs"

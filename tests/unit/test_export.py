@@ -16,9 +16,10 @@ from provisioner.export.build import (
     plain_http_likely,
 )
 from provisioner.export.render import render
-from provisioner.manifest.load import Manifest, load_manifest
+from provisioner.manifest.load import load_manifest
 from provisioner.names import parse_name
-from provisioner.server.client import ShowResult, TagEntry
+from provisioner.types.manifest import Manifest
+from provisioner.types.wire import ShowResult, TagEntry
 from tests.show_text import show_parameters
 
 BLOBS = "/srv/ollama/models/blobs"

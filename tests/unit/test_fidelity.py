@@ -58,7 +58,7 @@ def test_unicode_15_emoji_are_kept_and_newer_characters_dropped(tmp_path: Path) 
 
 
 def test_writer_refuses_what_go_would_drop() -> None:
-    from provisioner.custom.spec import CreateSpec
+    from provisioner.types.manifest import CreateSpec
 
     with pytest.raises(ValueError):
         to_modelfile(CreateSpec(from_="x", system=f"new {IDEOGRAPHIC_15_1}"))

@@ -9,7 +9,7 @@ from provisioner import exit_codes
 from provisioner.commands.fleet import Outcome, fleet_exit
 from provisioner.fleet.inventory import Server
 from provisioner.reconcile.core import StatusReport
-from provisioner.server.client import RunningModel
+from provisioner.types.wire import RunningModel
 from provisioner.views import fleet as view
 from provisioner.views.json_docs import error_document
 from provisioner.views.openmetrics import drift_metrics

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from provisioner.errors import LockError
-from provisioner.manifest.load import Manifest, load_manifest
+from provisioner.manifest.load import load_manifest
 from provisioner.manifest.lock import MAX_LOCK_BYTES, read_lock
+from provisioner.types.manifest import Manifest
 from tests.integration.cli_runner import run_cli
 
 DIGEST = "sha256:" + "a" * 64

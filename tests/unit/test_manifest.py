@@ -15,10 +15,10 @@ import pytest
 from click.testing import CliRunner
 
 from provisioner.cli import cli
-from provisioner.custom.spec import CreateSpec
 from provisioner.errors import ManifestError
-from provisioner.manifest.load import Manifest, ModelSpec, load_manifest
+from provisioner.manifest.load import load_manifest
 from provisioner.names import parse_name
+from provisioner.types.manifest import CreateSpec, Manifest, ModelSpec
 
 REPO = Path(__file__).resolve().parents[2]
 ENV = {"SET": "value", "EMPTY": "", "TOKEN": "s3cret-token", "WARM": "true"}

@@ -8,22 +8,23 @@ from pathlib import Path
 
 import pytest
 
-from provisioner.custom.spec import CreateSpec
 from provisioner.errors import ManifestError, ServerError
-from provisioner.manifest.load import (
-    Manifest,
-    ModelSpec,
-    PruneSettings,
-    ServerSettings,
-    load_manifest,
-)
-from provisioner.manifest.mirrors import Mirror, mirror_name, route, split_to
+from provisioner.manifest.load import load_manifest
+from provisioner.manifest.mirrors import mirror_name, route, split_to
 from provisioner.names import parse_name
 from provisioner.reconcile.actions import Delete, Drift, Pull, Source
 from provisioner.reconcile.apply import explain_source
 from provisioner.reconcile.observe import ServerModel, ServerState
 from provisioner.reconcile.plan import make_plan
 from provisioner.server.registry import RemoteManifest
+from provisioner.types.manifest import (
+    CreateSpec,
+    Manifest,
+    Mirror,
+    ModelSpec,
+    PruneSettings,
+    ServerSettings,
+)
 from provisioner.views.json_docs import action_json
 from provisioner.views.text import action_line
 from tests.unit.builders import spec

@@ -23,8 +23,8 @@ from provisioner.custom.modelfile import (
     parse_modelfile_with_warnings,
     to_modelfile,
 )
-from provisioner.custom.spec import CreateSpec
 from provisioner.errors import ModelfileError
+from provisioner.types.manifest import CreateSpec
 
 
 @pytest.fixture(scope="module")

@@ -8,15 +8,20 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.bench_plan_scale import scenario
-from provisioner.custom.spec import CreateSpec
 from provisioner.errors import NotFound, Position
-from provisioner.manifest.load import Manifest, ModelSpec, PruneSettings, ServerSettings
 from provisioner.names import parse_name
 from provisioner.reconcile.actions import Copy, Create, Pin, Pull, Warm, depends_on, effect
 from provisioner.reconcile.observe import ServerModel, ServerState
 from provisioner.reconcile.plan import Plan, keep_matches, make_plan, make_warm_plan
-from provisioner.server.client import RunningModel
 from provisioner.server.registry import RemoteManifest
+from provisioner.types.manifest import (
+    CreateSpec,
+    Manifest,
+    ModelSpec,
+    PruneSettings,
+    ServerSettings,
+)
+from provisioner.types.wire import RunningModel
 from tests.unit.builders import show, spec
 
 HERE = Position("m.yaml", 1, 1)

@@ -1,6 +1,6 @@
 import io
 
-from provisioner.server.client import Progress
+from provisioner.types.wire import Progress
 from provisioner.views.bars import bar_columns
 from provisioner.views.progress import PlainProgress, RichProgress, Silent, progress_view
 

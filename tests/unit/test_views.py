@@ -16,9 +16,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from provisioner.custom.spec import CreateSpec
 from provisioner.errors import Position
-from provisioner.manifest.load import Manifest, PruneSettings, ServerSettings
 from provisioner.manifest.lock import Disagreement
 from provisioner.names import parse_name
 from provisioner.reconcile.actions import Create, Pull, Warm
@@ -26,9 +24,10 @@ from provisioner.reconcile.apply import Result
 from provisioner.reconcile.core import Applied, LockUse, Planned, StatusReport
 from provisioner.reconcile.observe import ServerModel, ServerState
 from provisioner.reconcile.plan import make_plan
-from provisioner.server.client import RunningModel
 from provisioner.server.hosts import ResolvedHost
 from provisioner.server.registry import RemoteManifest
+from provisioner.types.manifest import CreateSpec, Manifest, PruneSettings, ServerSettings
+from provisioner.types.wire import RunningModel
 from provisioner.views import json_docs, markdown, text
 from tests.unit.builders import show, spec
 
