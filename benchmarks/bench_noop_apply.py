@@ -2,9 +2,7 @@
 
 Starts the real test bed (registry + Ollama v0.11.4), pushes 200 tags into
 the registry, gives a server all 200, then times, side by side in one run:
-  A) ollama-provision apply models.yaml          (everything already present), the
-     whole pipeline (OLLAMA_PROVISION_REPLAY=0) and repeated (the remembered
-     in-sync verdict of provisioner/noop.py)
+  A) ollama-provision apply models.yaml          (everything already present)
   B) for m in ...; do ollama pull --insecure $m; done
 and counts the requests each made to Ollama (its Gin log) and to the registry
 (nginx + registry access logs). A) runs BENCH_RUNS times (default 3; best and
@@ -79,10 +77,10 @@ def compare(
         "OLLAMA_PROVISION_CACHE": str(manifest.parent / "cache"),
     }
 
-    def apply(replay: str = "1") -> None:
+    def apply() -> None:
         subprocess.run(
             [*ollama_provision(), "apply", str(manifest)],
-            env={**env, "OLLAMA_PROVISION_REPLAY": replay},
+            env=env,
             capture_output=True,
             check=True,
         )
@@ -96,14 +94,10 @@ def compare(
                 check=True,
             )
 
-    def whole() -> None:
-        apply("0")
-
     apply()  # untimed: the .pyc files and the server's page cache warm up
     rows = []
     for label, run, runs in (
-        ("apply (no-op, whole pipeline)", whole, RUNS),
-        ("apply (no-op, repeated)", apply, RUNS),
+        ("apply (no-op)", apply, RUNS),
         ("shell loop of `ollama pull`", loop, 1),
     ):
         times, ollama_req, registry_req = [], 0, 0

@@ -59,6 +59,33 @@ def time_command(
     return Timing(label, tuple(times), output)
 
 
+def time_paired(
+    commands: list[tuple[str, list[str]]],
+    env: dict[str, str] | None = None,
+    *,
+    runs: int = 10,
+    warmup: int = 1,
+) -> list[Timing]:
+    """Time several commands in turns (a, b, a, b, ...), so a slow moment of the
+    machine costs each of them alike; fail on a non-zero exit."""
+    times: list[list[float]] = [[] for _ in commands]
+    outputs = ["" for _ in commands]
+    for i in range(warmup + runs):
+        for n, (_, cmd) in enumerate(commands):
+            started = time.perf_counter()
+            result = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+            elapsed = time.perf_counter() - started
+            outputs[n] = result.stdout + result.stderr
+            if result.returncode != 0:
+                raise RuntimeError(f"{' '.join(cmd)} exited {result.returncode}:\n{outputs[n]}")
+            if i >= warmup:
+                times[n].append(elapsed)
+    return [
+        Timing(label, tuple(t), out)
+        for (label, _), t, out in zip(commands, times, outputs, strict=True)
+    ]
+
+
 def table(rows: list[Timing], *, against: Timing | None = None) -> str:
     """Best and median of each row; with `against`, each row's ratio to it (by median)."""
     width = max(len(r.label) for r in rows)

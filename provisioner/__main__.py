@@ -1,3 +1,3 @@
-from provisioner.launch import main
+from provisioner.cli import main
 
 main()

@@ -47,18 +47,13 @@ class GlobalOptions:
 def _run(opts: GlobalOptions, command: Callable[[], int]) -> NoReturn:
     """Run a command; turn any error into one line (and a JSON error document) and exit.
     Everything written passes through secrets.mask: no header value is ever printed."""
-    from provisioner import noop
     from provisioner.secrets import MaskedStream
 
-    # What a no-op apply printed, kept so its repeat can print it without the pipeline.
-    record: list[tuple[int, str]] | None = [] if noop.PENDING is not None else None
-    sys.stdout = MaskedStream(sys.stdout, record, 1)
-    sys.stderr = MaskedStream(sys.stderr, record, 2)
+    sys.stdout = MaskedStream(sys.stdout)
+    sys.stderr = MaskedStream(sys.stderr)
     try:
         code = command()
         sys.stdout.flush()
-        if code == exit_codes.OK and record is not None:
-            noop.remember(record)
     except BrokenPipeError:
         # The reader went away (`status | head -1`): what it read was printed; end quietly.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

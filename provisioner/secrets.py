@@ -52,18 +52,12 @@ def mask(text: str) -> str:
 class MaskedStream:
     """A text stream that masks secrets in everything written to it."""
 
-    def __init__(
-        self, stream: TextIO, record: list[tuple[int, str]] | None = None, channel: int = 1
-    ) -> None:
+    def __init__(self, stream: TextIO) -> None:
         self._stream = stream
-        self._record = record  # (channel, text) as written, for noop.remember
-        self._number = channel  # 1 stdout, 2 stderr
 
     def write(self, text: str) -> int:
         masked = mask(text)
         self._stream.write(masked)
-        if self._record is not None:
-            self._record.append((self._number, masked))
         return len(text)
 
     def flush(self) -> None:

@@ -9,13 +9,12 @@ import sys
 
 import click
 
-from provisioner import exit_codes, noop
+from provisioner import exit_codes
 from provisioner.commands.common import echo_document, echo_lines, echo_notes
 from provisioner.manifest.load import load_manifest
 from provisioner.reconcile import core
 from provisioner.reconcile.apply import Result
 from provisioner.secrets import mask
-from provisioner.types.manifest import Manifest
 from provisioner.views import json_docs, markdown, text
 from provisioner.views.progress import progress_view
 
@@ -60,25 +59,6 @@ def _write_step_summary(applied: core.Applied) -> None:
         click.echo(f"warning: cannot write the step summary to {target}: {reason}", err=True)
 
 
-def _replayable(
-    applied: core.Applied,
-    manifest: Manifest,
-    settings: core.Settings,
-    asked: list[tuple[str, str]],
-) -> bool:
-    """Whether this verdict followed from the two plain answers alone (noop.py): no
-    registry, no warm-up, no custom model read from local files, no headers."""
-    return (
-        applied.outcome == "in-sync"
-        and tuple(asked) == noop.QUESTIONS
-        and not applied.planned.state.remote
-        and not settings.check_updates
-        and settings.from_layout is None
-        and not manifest.server.headers
-        and all(spec.kind != "custom" for spec in manifest.models)
-    )
-
-
 def run(
     file: str,
     settings: core.Settings,
@@ -106,8 +86,6 @@ def run(
         if not quiet or result.outcome != "done":
             view.log(text.result_line(result))
 
-    asked: list[tuple[str, str]] = []
-    answers: dict[str, bytes] = {}
     hooks = core.Hooks(
         on_plan=show_plan,
         on_progress=view,
@@ -115,15 +93,11 @@ def run(
         confirm_prune=consent,
         # --quiet: failures and the summary only; a failure still says how many attempts
         on_retry=(lambda e: view.log(text.retry_line(e))) if is_text and not quiet else None,
-        on_request=lambda method, path: asked.append((method, path)),
-        on_answer=lambda method, path, body: answers.__setitem__(path, body),
     )
     try:
         applied = core.apply(manifest, settings, hooks, dry_run=dry_run)
     finally:
         view.close()
-    if _replayable(applied, manifest, settings, asked):
-        noop.qualifies(applied.planned.target.url, answers)
     if applied.outcome != "dry-run" and not consent.needs_yes:
         _write_step_summary(applied)
     if output == "markdown":

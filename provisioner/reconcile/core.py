@@ -108,8 +108,6 @@ class Hooks:
     on_result: Callable[[Result], None] | None = None
     on_retry: RetryCallback | None = None  # a request failed and will be tried again
     on_note: Callable[[str], None] | None = None  # e.g. a hash cache rebuilt (else stderr)
-    on_request: Callable[[str, str], None] | None = None  # each request to the server
-    on_answer: Callable[[str, str, bytes], None] | None = None  # each plain answer, as it came
     # Asked before deleting undeclared models (pruning); without it they are refused.
     confirm_prune: Callable[[list[str]], bool] | None = None
 
@@ -164,8 +162,6 @@ def _run(manifest: Manifest, settings: Settings, hooks: Hooks = Hooks()) -> Iter
         stall_timeout=settings.stall_timeout,
         on_retry=hooks.on_retry,
         host_source=settings.host_source,
-        on_request=hooks.on_request,
-        on_answer=hooks.on_answer,
     )
     with client:
         yield _Run(pinned, declared, lock, target, client, cache, hooks.on_retry)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -133,8 +133,6 @@ class Client:
         timeout: float = DEFAULT_TIMEOUT,
         retry: RetryPolicy = DEFAULT_RETRY,
         stall_timeout: float = DEFAULT_STALL,
-        on_request: Callable[[str, str], None] | None = None,
-        on_answer: Callable[[str, str, bytes], None] | None = None,
         on_retry: RetryCallback | None = None,
         hint: str = "set --host or OLLAMA_HOST",
     ) -> None:
@@ -142,8 +140,6 @@ class Client:
         self.retry = retry
         self.stall_timeout = stall_timeout
         self._timeout = timeout
-        self._on_request = on_request
-        self._on_answer = on_answer  # each plain request's answer, as it came
         self._on_retry = on_retry
         self._hint = hint  # what to check when the server cannot be reached
         self._http = httpx.Client(
@@ -216,8 +212,6 @@ class Client:
         seconds = timeout if timeout is not None else self._timeout
 
         def once() -> httpx.Response:
-            if self._on_request:
-                self._on_request(method, path)
             try:
                 response = bounds.read_bounded(
                     self._http,
@@ -238,8 +232,6 @@ class Client:
                 raise self._transport_error(e, model) from e
             if response.status_code >= 400:
                 raise error_for_response(response, model, self.base_url)
-            if self._on_answer is not None:
-                self._on_answer(method, path, response.content)
             return response
 
         return with_retry(once, self.retry, self._on_retry, model) if retry else once()
@@ -262,8 +254,6 @@ class Client:
         """POST a streaming request, retried as a whole; returns the last line."""
 
         def once() -> Mapping[str, Any]:
-            if self._on_request:
-                self._on_request("POST", path)
             timeout = httpx.Timeout(self._timeout, read=self.stall_timeout)
             request = self._http.build_request("POST", path, json=dict(body), timeout=timeout)
             try:
@@ -484,8 +474,6 @@ class Client:
                     yield block
 
         def once() -> None:
-            if self._on_request:
-                self._on_request("POST", f"/api/blobs/{digest}")
             try:
                 response = self._http.post(
                     f"/api/blobs/{digest}",

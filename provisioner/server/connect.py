@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from provisioner.server.client import DEFAULT_STALL, DEFAULT_TIMEOUT, Client
 from provisioner.server.hosts import ResolvedHost, resolve_host
 from provisioner.server.retry import RetryCallback
@@ -25,8 +23,6 @@ def connect(
     stall_timeout: float = DEFAULT_STALL,
     on_retry: RetryCallback | None = None,
     host_source: str = "--host",
-    on_request: Callable[[str, str], None] | None = None,
-    on_answer: Callable[[str, str, bytes], None] | None = None,
 ) -> tuple[Client, ResolvedHost]:
     """Resolve the host (--host > manifest > OLLAMA_HOST > default) and open a client
     with the manifest's headers and timeout. host_source: where `host` came from."""
@@ -38,8 +34,6 @@ def connect(
         timeout=server.timeout or DEFAULT_TIMEOUT,
         stall_timeout=stall_timeout,
         on_retry=on_retry,
-        on_request=on_request,
-        on_answer=on_answer,
         hint=HINTS.get(target.source, f"check {target.source}"),
     )
     return client, target

@@ -66,7 +66,7 @@ def test_make_dist_builds_a_wheel_that_installs_and_runs_in_a_fresh_venv(tmp_pat
     with zipfile.ZipFile(wheel) as zf:
         names = set(zf.namelist())
         entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
-        assert "ollama-provision = provisioner.launch:main" in zf.read(entry_points).decode()
+        assert "ollama-provision = provisioner.cli:main" in zf.read(entry_points).decode()
     assert {"provisioner/schemas/manifest.schema.json", "provisioner/py.typed"} <= names
     assert not any(n.startswith("tests/") for n in names)
 

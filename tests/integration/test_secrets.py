@@ -82,7 +82,7 @@ def test_every_other_command_and_format_and_the_cache_keep_the_header_hidden(
         (*host, "lock", str(manifest)),
         (*host, "-o", "markdown", "status", str(manifest)),
         (*host, "-o", "openmetrics", "drift", str(manifest)),
-        (*host, "apply", str(manifest)),  # twice: the second may replay a remembered run
+        (*host, "apply", str(manifest)),
         (*host, "apply", str(manifest)),
         # export takes no headers (nor --inventory): it can only show what others cached
         (*host, "export", "-f", str(tmp_path / "exported.yaml")),
