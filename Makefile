@@ -16,6 +16,7 @@ lint:
 	$(PY) -m ruff check provisioner tests benchmarks
 	$(PY) -m ruff format --check provisioner tests benchmarks
 	$(PY) -m mypy
+	.venv/bin/lint-imports --no-cache
 	shellcheck scripts/bootstrap .ci/run examples/onboarding.sh .github/actions/provision/run.sh
 
 # The Helm chart, checked by the real helm (no cluster here: lint and render only);
