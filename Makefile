@@ -6,7 +6,9 @@ PY := .venv/bin/python
 bootstrap:
 	@scripts/bootstrap
 
-demo: bootstrap
+# The demo builds only what it uses (one Ollama build); the tests build the rest.
+demo:
+	@scripts/bootstrap --demo
 	$(PY) -m tests.testbed demo
 
 down:

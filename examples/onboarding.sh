@@ -21,7 +21,7 @@ tell() { printf '%s\n' "$@" >&2; }
 step "checking for $tool"
 if ! command -v "$tool" >/dev/null 2>&1; then
   # The README's "Install": from the repository, or a wheel the team built with `make dist`.
-  source="${OLLAMA_PROVISION_SOURCE:-git+https://github.com/ollama-provision/ollama-provision@v0.1.0}"
+  source="${OLLAMA_PROVISION_SOURCE:-git+https://github.com/ollama-provision/ollama-provision@main}"
   tell "" "ollama-provision is not installed (or not on PATH). It needs Python 3.10+." \
     "  Install it:  pipx install $source" \
     "          or:  python3 -m pip install --user $source" \

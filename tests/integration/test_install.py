@@ -26,21 +26,62 @@ def run(
 
 
 def expected_version(clone: Path) -> str:
-    """What hatch-vcs makes of `git describe`: the tag, or the next patch's .devN+g<hash>."""
-    described = run(["git", "describe", "--tags", "--long", "--match", "v*"], clone)
-    if described.returncode != 0:
-        # CI clones main without tags: hatch-vcs then counts every commit from 0.0.0.
-        count = run(["git", "rev-list", "--count", "HEAD"], clone).stdout.strip()
-        commit = run(["git", "rev-parse", "--short", "HEAD"], clone).stdout.strip()
-        assert count.isdigit() and commit, (count, commit)
-        return f"0.0.1.dev{count}+g{commit}"
-    found = re.fullmatch(r"v(\d+\.\d+\.\d+)-(\d+)-g([0-9a-f]+)", described.stdout.strip())
-    assert found, described.stdout
-    tag, distance, commit = found.groups()
-    if distance == "0":
-        return tag
-    major, minor, patch = tag.split(".")
-    return f"{major}.{minor}.{int(patch) + 1}.dev{distance}+g{commit}"
+    """What the CHANGELOG's top entry names: `## X.Y.Z` as is, or X.Y.(Z+1).devN past
+    it (an Unreleased section above it), N the commits since that heading was written."""
+    text = (clone / "CHANGELOG.md").read_text()
+    headings = re.findall(r"^## \[?([^\]\s]+)", text, re.MULTILINE)
+    released = next(h for h in headings if re.fullmatch(r"\d+\.\d+\.\d+", h))
+    if headings[0].lower() != "unreleased":
+        return released
+    wrote = run(["git", "log", "-1", "--format=%H", "-G", f"^## {re.escape(released)}$",
+                 "--", "CHANGELOG.md"], clone).stdout.strip()  # fmt: skip
+    since = run(["git", "rev-list", "--count", f"{wrote}..HEAD"], clone).stdout.strip()
+    assert wrote and since.isdigit(), (wrote, since)
+    major, minor, patch = released.split(".")
+    return f"{major}.{minor}.{int(patch) + 1}.dev{since}"
+
+
+def readme_install_lines(readme: str) -> list[str]:
+    """The command lines of the README's Install block, comments dropped."""
+    section = readme.split("\n## Install\n", 1)[1].split("\n## ", 1)[0]
+    block = section.split("```sh\n", 1)[1].split("```", 1)[0]
+    return [line for line in block.splitlines() if line.strip() and not line.startswith("#")]
+
+
+def test_the_readme_install_lines_work_verbatim_on_a_fresh_clone(tmp_path: Path) -> None:
+    clone = tmp_path / "clone"
+    cloned = run(["git", "clone", "--quiet", str(ROOT), str(clone)], tmp_path)
+    assert cloned.returncode == 0, cloned.stderr
+    version = expected_version(clone)
+    made = run(["make", "--no-print-directory", "dist", f"PY={sys.executable}"], clone)
+    assert made.returncode == 0, made.stdout + made.stderr
+    lines = readme_install_lines((clone / "README.md").read_text())
+    assert any(line.startswith("pipx install ./dist/") for line in lines), lines
+    assert lines[-1] == "ollama-provision --version", lines
+    # The git lines name this repository's GitHub address: here, the clone stands in
+    # for it (no network); the ref they name must exist in it, as on GitHub.
+    upstream = "https://github.com/ollama-provision/ollama-provision"
+    venv = tmp_path / "venv"  # runs the lines: pipx in it, and `python3` is its python
+    assert run([sys.executable, "-m", "venv", str(venv)], tmp_path).returncode == 0
+    pipx = run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "pipx"], tmp_path)
+    assert pipx.returncode == 0, pipx.stderr
+    *installs, check = lines
+    for n, line in enumerate(installs):
+        # Each install line in a home of its own, then the README's last line there.
+        home = tmp_path / f"home{n}"
+        bin_dir = home / ".local" / "bin"
+        env = {
+            "HOME": str(home),
+            "PIPX_HOME": str(home / ".local" / "pipx"),
+            "PIPX_BIN_DIR": str(bin_dir),
+            "PATH": f"{bin_dir}:{venv / 'bin'}:/usr/bin:/bin",
+        }
+        ran = run(["bash", "-c", line.replace(upstream, f"file://{clone}")], clone, env)
+        assert ran.returncode == 0, (line, ran.stdout + ran.stderr)
+        shown = run(["bash", "-c", check], tmp_path, env)
+        assert shown.stdout.strip() == f"ollama-provision, version {version}", (line, shown)
+        if line.startswith("pipx"):
+            assert (bin_dir / "ollama-provision").exists(), line
 
 
 def test_make_dist_builds_a_wheel_that_installs_and_runs_in_a_fresh_venv(tmp_path: Path) -> None:
@@ -58,9 +99,8 @@ def test_make_dist_builds_a_wheel_that_installs_and_runs_in_a_fresh_venv(tmp_pat
     (wheel_name,) = [n for n in built if n.endswith(".whl")]
     (sdist_name,) = [n for n in built if n.endswith(".tar.gz")]
     assert len(built) == 2, built
-    # The local part of the version (+g<hash>) is longer than describe's abbreviation.
-    assert wheel_name.startswith(f"ollama_provision-{version}"), (wheel_name, version)
-    assert sdist_name.startswith(f"ollama_provision-{version}"), (sdist_name, version)
+    assert wheel_name == f"ollama_provision-{version}-py3-none-any.whl", (wheel_name, version)
+    assert sdist_name == f"ollama_provision-{version}.tar.gz", (sdist_name, version)
     assert not wheel_name.startswith("ollama_provision-0.0.0")
     wheel = clone / "dist" / wheel_name
     with zipfile.ZipFile(wheel) as zf:
