@@ -6,6 +6,7 @@ ProvisionError
 ├── LockError            the lock is missing, unreadable, or disagrees with the manifest
 ├── Cancelled            the user interrupted an apply
 ├── Refused              apply --locked found a difference from the lock; nothing changed
+├── StalePlan            a saved plan no longer matches what it was made from (exit 1)
 ├── UsageError           an option or setting that cannot be used (exit 2), e.g. --host ftp://x
 ├── WouldOverwrite       a file exists and --force was not given (a usage error)
 ├── InvalidOutput        what we were about to write does not validate (a bug of ours)
@@ -144,6 +145,11 @@ class Refused(ProvisionError):
 
 class UsageError(ProvisionError):
     """An option or setting that cannot be used as given (exit 2)."""
+
+
+class StalePlan(ProvisionError):
+    """A saved plan was made from another manifest, lock or server state than today's:
+    applying it would not do what was reviewed, so nothing is changed (exit 1)."""
 
 
 class WouldOverwrite(ProvisionError):

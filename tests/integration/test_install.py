@@ -30,7 +30,7 @@ def expected_version(clone: Path) -> str:
     it (an Unreleased section above it), N the commits since that heading was written."""
     text = (clone / "CHANGELOG.md").read_text()
     headings = re.findall(r"^## \[?([^\]\s]+)", text, re.MULTILINE)
-    released = next(h for h in headings if re.fullmatch(r"\d+\.\d+\.\d+", h))
+    released: str = next(h for h in headings if re.fullmatch(r"\d+\.\d+\.\d+", h))
     if headings[0].lower() != "unreleased":
         return released
     wrote = run(["git", "log", "-1", "--format=%H", "-G", f"^## {re.escape(released)}$",
