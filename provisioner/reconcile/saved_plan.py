@@ -17,18 +17,25 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsonschema
 
+from provisioner.atomic import write_atomically
 from provisioner.custom.blobs import read_regular
 from provisioner.errors import StalePlan, UsageError
+from provisioner.manifest.load import MAX_MANIFEST_BYTES, STDIN, load_manifest
+from provisioner.manifest.lock_path import lock_path  # (folded into manifest.lock by issue 17)
 from provisioner.manifest.schema import load_schema
 from provisioner.reconcile.actions import Action, Copy, Pull, reason
 from provisioner.reconcile.plan import Plan
+from provisioner.types.manifest import Manifest
+
+if TYPE_CHECKING:
+    from provisioner.reconcile.core import Planned
 
 KIND = "saved-plan"
 FORMAT_VERSION = 1
@@ -209,3 +216,72 @@ def find_server(saved: SavedPlan, names: Sequence[str]) -> dict[str, SavedServer
             f"{', '.join(sorted(names))}: plan again"
         )
     return by_name
+
+
+def looks_like_plan_file(path: str) -> bool:
+    """Whether `apply PATH` was given a saved plan rather than a manifest: its start
+    names the kind (so a plan file broken by hand is still read as one, and refused)."""
+    if path == "-":
+        return False
+    try:
+        with open(path, "rb") as f:
+            return f'"{KIND}"'.encode() in f.read(4096)
+    except OSError:
+        return False
+
+
+def _inputs(manifest_path: Path) -> tuple[bytes, bytes | None]:
+    """The manifest's bytes and its lock's (None: no lock)."""
+    manifest = read_regular(manifest_path, MAX_MANIFEST_BYTES)
+    try:
+        lock: bytes | None = read_regular(lock_path(manifest_path), MAX_PLAN_FILE_BYTES)
+    except FileNotFoundError:
+        lock = None
+    return manifest, lock
+
+
+def server_models(planned: Planned) -> list[tuple[str, str]]:
+    return [(m.name.display, m.digest) for m in planned.state.models]
+
+
+def save_plan(
+    out: Path, manifest: Manifest, servers: Sequence[tuple[str, Planned]], tool_version: str
+) -> None:
+    """Write the plans of `servers` (name, planned) to `out`, atomically."""
+    if manifest.path.name == STDIN:
+        raise UsageError("plan --out needs a manifest file, not standard input")
+    manifest_bytes, lock_bytes = _inputs(manifest.path)
+    saved = SavedPlan(
+        manifest=manifest.path,
+        manifest_sha256=sha256(manifest_bytes),
+        lock_sha256=sha256(lock_bytes) if lock_bytes is not None else None,
+        servers=tuple(
+            saved_server(name, p.target.url, p.plan, server_models(p)) for name, p in servers
+        ),
+    )
+    write_atomically(out, plan_file_text(saved, tool_version))
+
+
+def open_saved(path: Path) -> tuple[SavedPlan, Manifest]:
+    """The saved plan and its manifest, loaded again; refused (UsageError, StalePlan)
+    before any request when the file or the files it was made from changed."""
+    saved = read_plan_file(path)
+    try:
+        manifest_bytes, lock_bytes = _inputs(saved.manifest)
+    except FileNotFoundError as e:
+        raise StalePlan(
+            f"the plan is stale: {saved.manifest}, which it was made from, is gone: plan again"
+        ) from e
+    check_inputs(saved, manifest_bytes, lock_bytes)
+    return saved, load_manifest(saved.manifest)
+
+
+def guard(saved: SavedServer) -> Callable[[Planned], None]:
+    """A check for the core's on_plan hook (called before any change): the server and
+    the plan made again must be what was saved, else StalePlan and nothing changes."""
+
+    def check(planned: Planned) -> None:
+        check_server(saved, planned.plan.server_version, server_models(planned))
+        check_actions(saved, planned.plan)
+
+    return check
