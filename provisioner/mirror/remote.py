@@ -1,7 +1,7 @@
 """One registry over the OCI distribution API: manifests, blobs, uploads, mounts.
 
 Authentication follows the registry's 401: a Bearer challenge is answered at its
-token endpoint (anonymously, or with credentials from mirror.auth), a Basic one with
+token endpoint (anonymously, or with credentials from server/registry_auth.py), a Basic one with
 the user and password; the answer is kept per repository and access, so later
 requests send it up front. An upload always starts with a body-less POST, so a
 challenge is met before any blob bytes are sent.
@@ -26,19 +26,17 @@ from provisioner.errors import (
     AuthFailed,
     BadAnswer,
     BadRequest,
-    ConnectionFailed,
-    HostNotFound,
     NotFound,
     ServerError,
     ServerFailure,
-    Timeout,
 )
-from provisioner.mirror import auth
 from provisioner.mirror.verify import check_bytes, sha256_digest
 from provisioner.server import bounds
+from provisioner.server import registry_auth as auth
 from provisioner.server.bounds import SMALL_ANSWER_BYTES, read_bounded
-from provisioner.server.failures import body_kind, unresolvable
+from provisioner.server.failures import body_kind, transport_error
 from provisioner.server.registry import ACCEPT as DOCKER_MANIFEST
+from provisioner.server.registry import registry_wording
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 MANIFEST_TYPES = f"{DOCKER_MANIFEST}, {OCI_MANIFEST}"
@@ -88,22 +86,18 @@ class Registry:
 
     def _authorize(self, response: httpx.Response, repo: str, access: str) -> bool:
         """Answer a 401's challenge; True when there is something new to try."""
-        challenge = auth.parse_challenge(response.headers.get("www-authenticate", ""))
-        credentials = self._credentials_for_host()
-        header: str | None = None
-        if credentials is not None and credentials.registry_token:
-            header = f"Bearer {credentials.registry_token}"
-        elif challenge is not None and challenge.scheme == "basic":
-            header = credentials.basic if credentials is not None else None
-        elif challenge is not None and challenge.scheme == "bearer":
-            token = auth.fetch_token(self._http, challenge, credentials, seconds=self._timeout)
-            header = f"Bearer {token}" if token else None
-        if header is None or self._header(repo, access) == header:
+        answer = auth.answer_challenge(
+            self._http,
+            response.headers.get("www-authenticate", ""),
+            self._credentials_for_host(),
+            seconds=self._timeout,
+        )
+        if answer is None or self._header(repo, access) == answer.header:
             return False
-        if challenge is not None and challenge.scheme == "basic":
-            self._basic = header
+        if answer.registry_wide:
+            self._basic = answer.header
         else:
-            self._auth[(repo, access)] = header
+            self._auth[(repo, access)] = answer.header
         return True
 
     def _header(self, repo: str, access: str) -> str | None:
@@ -158,14 +152,8 @@ class Registry:
         return f"{self.base}/v2/{repo}/{kind}/{ref}"
 
     def _unreachable(self, e: httpx.HTTPError) -> ServerError:
-        if isinstance(e, httpx.TimeoutException):
-            return Timeout(f"registry {self.host} did not answer in time", host=self.host)
-        if unresolvable(e):
-            return HostNotFound(
-                f"cannot resolve the registry host {self.host} (no such host)", host=self.host
-            )
         hint = "" if self.insecure else " (a plain-http registry needs --to-insecure / insecure)"
-        return ConnectionFailed(f"cannot reach registry {self.host}: {e}{hint}", host=self.host)
+        return transport_error(e, registry_wording(self.host, "", hint), host=self.host)
 
     def _failed(self, response: httpx.Response, what: str) -> ServerError:
         status = response.status_code

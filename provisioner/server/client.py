@@ -21,8 +21,6 @@ import httpx
 from provisioner.digests import full_digest
 from provisioner.errors import (
     BadAnswer,
-    ConnectionFailed,
-    HostNotFound,
     NotFound,
     ServerError,
     ServerFailure,
@@ -30,10 +28,11 @@ from provisioner.errors import (
 )
 from provisioner.server import bounds
 from provisioner.server.failures import (
+    Wording,
     error_for_response,
     error_for_stream,
     not_json,
-    unresolvable,
+    transport_error,
 )
 from provisioner.server.retry import DEFAULT_RETRY, RetryCallback, RetryPolicy, with_retry
 from provisioner.types.wire import Progress, ProgressCallback, RunningModel, ShowResult, TagEntry
@@ -162,19 +161,13 @@ class Client:
 
     def _transport_error(self, exc: httpx.HTTPError, model: str | None) -> ServerError:
         where = self.base_url
-        if isinstance(exc, httpx.TimeoutException):
-            return Timeout(f"no answer from {where} in time", model=model, host=where)
-        if unresolvable(exc):
-            return HostNotFound(
-                f"cannot resolve the host of {where} ({self._hint})", model=model, host=where
-            )
-        if isinstance(exc, httpx.ConnectError):
-            return ConnectionFailed(
-                f"cannot connect to {where}: is Ollama running there? ({self._hint})",
-                model=model,
-                host=where,
-            )
-        return ConnectionFailed(f"connection to {where} failed: {exc}", model=model, host=where)
+        words = Wording(
+            timeout=f"no answer from {where} in time",
+            unresolved=f"cannot resolve the host of {where} ({self._hint})",
+            refused=f"cannot connect to {where}: is Ollama running there? ({self._hint})",
+            broken=f"connection to {where} failed: {{exc}}",
+        )
+        return transport_error(exc, words, host=where, model=model)
 
     def _json(self, response: httpx.Response, method: str, path: str) -> dict[str, Any]:
         """The answer as a JSON object; an Ollama error body is an error even with a 200."""

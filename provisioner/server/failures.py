@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -15,11 +16,13 @@ import httpx
 from provisioner.errors import (
     BadAnswer,
     BadRequest,
+    ConnectionFailed,
     DiskFull,
     HostNotFound,
     NotFound,
     ServerError,
     ServerFailure,
+    Timeout,
     VersionTooOld,
 )
 
@@ -27,6 +30,34 @@ _NO_SUCH_HOST = re.compile(r"lookup (?P<host>[^\s:]+)(?: on [^\s]+)?: no such ho
 _STATUS_IN_TEXT = re.compile(r"(?:^|: )(?P<code>[45]\d\d)(?::| )")
 _PLAIN_HTTP = "server gave HTTP response to HTTPS client"
 _NO_SPACE = "no space left on device"
+
+
+@dataclass(frozen=True)
+class Wording:
+    """How one client names each way a connection can fail; {exc} is httpx's words."""
+
+    timeout: str
+    unresolved: str
+    refused: str
+    broken: str  # connected, then the exchange failed
+
+
+def transport_error(
+    exc: httpx.HTTPError, words: Wording, *, host: str, model: str | None = None
+) -> ServerError:
+    """The one map from httpx's transport errors onto errors.py, for the Ollama client,
+    the registry client and the mirror alike: which error class (and so which retry
+    rule and exit code) each gets is decided here only."""
+    if isinstance(exc, httpx.TimeoutException):
+        kind: type[ServerError] = Timeout
+        text = words.timeout
+    elif unresolvable(exc):
+        kind, text = HostNotFound, words.unresolved
+    elif isinstance(exc, httpx.ConnectError):
+        kind, text = ConnectionFailed, words.refused
+    else:
+        kind, text = ConnectionFailed, words.broken
+    return kind(text.format(exc=exc), model=model, host=host)
 
 
 def unresolvable(exc: httpx.HTTPError) -> bool:

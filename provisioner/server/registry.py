@@ -26,17 +26,14 @@ from provisioner.digests import full_digest
 from provisioner.errors import (
     BadAnswer,
     BadRequest,
-    ConnectionFailed,
-    HostNotFound,
     NotFound,
     ServerError,
     ServerFailure,
-    Timeout,
 )
 from provisioner.names import ModelName
 from provisioner.server import bounds
 from provisioner.server.bounds import SMALL_ANSWER_BYTES, read_bounded
-from provisioner.server.failures import body_kind, ollama_error, unresolvable
+from provisioner.server.failures import Wording, body_kind, ollama_error, transport_error
 from provisioner.server.retry import DEFAULT_RETRY, RetryCallback, RetryPolicy, with_retry
 
 ACCEPT = "application/vnd.docker.distribution.manifest.v2+json"
@@ -95,38 +92,34 @@ def _sha(data: bytes) -> str:
 def _authorization(
     client: httpx.Client, challenge: str, name: ModelName, timeout: float
 ) -> str | None:
-    """Answer a 401's `WWW-Authenticate` challenge: a bearer token (anonymous unless the
-    docker config or the environment holds credentials for the host, see mirror.auth),
-    or basic auth with those credentials."""
-    from provisioner.mirror.auth import fetch_token, find_credentials, parse_challenge
+    """Answer a 401's `WWW-Authenticate` challenge (server/registry_auth.py): a bearer
+    token (anonymous unless the docker config or the environment holds credentials for
+    the host), or basic auth with those credentials."""
+    from provisioner.server.registry_auth import answer_challenge, find_credentials
 
-    parsed = parse_challenge(challenge)
-    if parsed is None:
-        return None
-    credentials = find_credentials(name.host)
-    if credentials is not None and credentials.registry_token:
-        return f"Bearer {credentials.registry_token}"
-    if parsed.scheme == "basic":
-        return credentials.basic if credentials is not None else None
-    if parsed.scheme != "bearer":
-        return None
-    token = fetch_token(client, parsed, credentials, seconds=timeout)
-    return f"Bearer {token}" if token else None
+    answer = answer_challenge(client, challenge, find_credentials(name.host), seconds=timeout)
+    return answer.header if answer is not None else None
 
 
 def _unreachable(e: httpx.HTTPError, name: ModelName, insecure: bool) -> ServerError:
-    shown, host = name.display, name.host
-    if isinstance(e, httpx.TimeoutException):
-        return Timeout(f"registry {host} did not answer in time", model=shown, host=host)
-    if unresolvable(e):
-        return HostNotFound(
-            f"cannot resolve the registry host {host} (no such host): "
-            "check the host in the model's name and this machine's DNS",
-            model=shown,
-            host=host,
-        )
+    host = name.host
     hint = "" if insecure else " (a plain-http registry needs `insecure: true`)"
-    return ConnectionFailed(f"cannot reach registry {host}: {e}{hint}", model=shown, host=host)
+    words = registry_wording(
+        host, "check the host in the model's name and this machine's DNS", hint
+    )
+    return transport_error(e, words, host=host, model=name.display)
+
+
+def registry_wording(host: str, unresolved_hint: str, plain_http_hint: str) -> Wording:
+    """How a registry's connection failures read, for the manifest reads and the mirror."""
+    unresolved = f"cannot resolve the registry host {host} (no such host)"
+    reach = f"cannot reach registry {host}: {{exc}}{plain_http_hint}"
+    return Wording(
+        timeout=f"registry {host} did not answer in time",
+        unresolved=f"{unresolved}: {unresolved_hint}" if unresolved_hint else unresolved,
+        refused=reach,
+        broken=reach,
+    )
 
 
 def _fetch_once(

@@ -11,7 +11,7 @@ import pytest
 
 from provisioner import secrets
 from provisioner.errors import UsageError
-from provisioner.mirror.auth import (
+from provisioner.server.registry_auth import (
     Challenge,
     Credentials,
     docker_config_path,

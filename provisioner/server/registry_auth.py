@@ -218,3 +218,35 @@ def fetch_token(
         return None
     secrets.register([str(token)])
     return str(token)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What to send after a 401: the Authorization header, and whether it holds for the
+    whole registry (basic auth, a registry token) or for one repository and action."""
+
+    header: str
+    registry_wide: bool
+
+
+def answer_challenge(
+    client: httpx.Client,
+    header: str,
+    credentials: Credentials | None,
+    *,
+    seconds: float,
+) -> Answer | None:
+    """The one answer to a registry's 401 (its WWW-Authenticate header), for the Ollama
+    side's manifest reads and the mirror alike; None when there is nothing to try."""
+    if credentials is not None and credentials.registry_token:
+        return Answer(f"Bearer {credentials.registry_token}", registry_wide=True)
+    challenge = parse_challenge(header)
+    if challenge is None:
+        return None
+    if challenge.scheme == "basic":
+        basic = credentials.basic if credentials is not None else None
+        return Answer(basic, registry_wide=True) if basic else None
+    if challenge.scheme != "bearer":
+        return None
+    token = fetch_token(client, challenge, credentials, seconds=seconds)
+    return Answer(f"Bearer {token}", registry_wide=False) if token else None
