@@ -578,9 +578,15 @@ def lock(ctx: click.Context, /, file: str) -> None:
     help="Write the manifest here (atomically) instead of to stdout.",
 )
 @click.option("--force", is_flag=True, help="Replace --output-file if it exists.")
+@click.option(
+    "--exact",
+    is_flag=True,
+    help="Build (and delete) a throwaway model where reads cannot tell an inherited "
+    "TEMPLATE from a restated one: the one export that writes to the server.",
+)
 @_global_options
 @click.pass_context
-def export_(ctx: click.Context, /, output_file: str | None, force: bool) -> None:
+def export_(ctx: click.Context, /, output_file: str | None, force: bool, exact: bool) -> None:
     """Write a manifest that reproduces the server's models.
 
     \b
@@ -594,9 +600,10 @@ def export_(ctx: click.Context, /, output_file: str | None, force: bool) -> None
       assumed; a comment says so).
     - A model built from a local file exists only on this server: it is written
       commented out, with its weights' sha256, so the manifest stays valid.
-    - A custom model whose TEMPLATE equals its base's is built once more under a
-      throwaway name (created, compared, deleted) to learn whether that template
-      is its own layer: the only way to re-create it with the same digest.
+    - Reads only (GET, HEAD, POST /api/show). A custom model whose TEMPLATE
+      equals its base's is written as inherited, with a comment: reads cannot
+      tell it from a restated one. --exact builds it once more under a
+      throwaway name (created, compared, deleted) to settle it.
     """
     opts = _opts(ctx)
     from provisioner.commands import export as command
@@ -607,7 +614,12 @@ def export_(ctx: click.Context, /, output_file: str | None, force: bool) -> None
             opts,
             "export",
             lambda: command.run(
-                output_file, host=opts.host, force=force, quiet=opts.quiet, output=opts.output
+                output_file,
+                host=opts.host,
+                force=force,
+                quiet=opts.quiet,
+                output=opts.output,
+                exact=exact,
             ),
         ),
     )

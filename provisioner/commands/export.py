@@ -22,15 +22,24 @@ from provisioner.server.connect import connect
 from provisioner.views import json_docs, text
 
 
-def run(output_file: str | None, *, host: str | None, force: bool, quiet: bool, output: str) -> int:
+def run(
+    output_file: str | None,
+    *,
+    host: str | None,
+    force: bool,
+    quiet: bool,
+    output: str,
+    exact: bool = False,
+) -> int:
     path = Path(output_file) if output_file else None
     if path is not None and path.exists() and not force:
         raise WouldOverwrite(f"{path} exists; use --force to replace it")
     client, target = connect(None, host)
     if not quiet and output == "text":
         echo_notes(None, target)
+    writes: list[str] = []
     with client:
-        export, version = read_export(client)
+        export, version = read_export(client, exact=exact, on_write=writes.append)
     if not quiet and output == "text":  # stderr: stdout may be the manifest itself
         click.echo(text.server_line(target, version), err=True)
     manifest = render(export, source=target.url, server_version=version)
@@ -39,10 +48,11 @@ def run(output_file: str | None, *, host: str | None, force: bool, quiet: bool, 
     else:
         write_manifest(path, manifest, force=force)
     if output == "json":
-        echo_document(json_docs.export_document(export, target.url, path, manifest))
+        echo_document(json_docs.export_document(export, target.url, path, manifest, writes))
         return exit_codes.OK
     if path is None:
         click.echo(manifest, nl=False)
     if not quiet:
+        echo_lines([f"export --exact: {line}" for line in writes], err=True)
         echo_lines(text.export_lines(export, str(path) if path else "stdout"), err=True)
     return exit_codes.OK

@@ -215,8 +215,11 @@ def error_document(message: str, exit_code: int, problems: Sequence[Problem] = (
     )
 
 
-def export_document(export: Export, server: str, path: Path | None, manifest: str) -> Document:
-    """The exported manifest (or where it was written) and what it holds."""
+def export_document(
+    export: Export, server: str, path: Path | None, manifest: str, writes: Sequence[str] = ()
+) -> Document:
+    """The exported manifest (or where it was written), what it holds, and what
+    `export --exact` built and deleted on the server (nothing otherwise)."""
     return document(
         "export",
         server=server,
@@ -227,6 +230,7 @@ def export_document(export: Export, server: str, path: Path | None, manifest: st
             for kind in ("registry", "custom", "unreproducible")
         },
         skipped=list(export.skipped),
+        writes=list(writes),
     )
 
 

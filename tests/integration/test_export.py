@@ -68,18 +68,30 @@ def fill(server: OllamaServer, registry: FilledRegistry, folder: Path) -> None:
     build(server, folder, "from-blob", f"FROM {blob}\nSYSTEM from a blob\n")
 
 
-def test_export_then_apply_on_an_empty_server_reproduces_the_models(
+READS = {"GET", "HEAD"}
+
+
+def test_export_only_reads_and_export_exact_reproduces_every_model(
     any_ollama: OllamaServer, registry: FilledRegistry, tmp_path: Path
 ) -> None:
     fill(any_ollama, registry, tmp_path / "modelfiles")
     exported = tmp_path / "exported.yaml"
+    before = len(any_ollama.settled_requests())
     result = run_cli("--host", any_ollama.url, "export", "--output-file", str(exported))
     assert result.code == 0, result.err
+    # Ollama's own request log: an export is a read (GET, HEAD, POST /api/show only).
+    sent = any_ollama.settled_requests()[before:]
+    writes = [(m, path) for _, m, path in sent if m not in READS and path != "/api/show"]
+    assert sent and not writes, writes
+    assert "export --exact" not in result.err
     assert "5 registry" not in result.err  # aliases are not models
     assert "exported 7 model(s)" in result.err
-    assert not [n for n in digests(any_ollama) if "probe" in n]  # the throwaway is gone
     assert "warning: from-blob:latest written commented out" in result.err
     assert run_cli("validate", str(exported)).code == 0
+    # The one model reads cannot settle says so, on itself.
+    text = exported.read_text()
+    own = text[text.index("name: own-template") - 400 : text.index("name: own-template")]
+    assert "written as inherited" in own and "export --exact" in own
 
     manifest = load_manifest(exported, env={})
     kinds = {s.name.display: s.kind for s in manifest.models}
@@ -94,25 +106,44 @@ def test_export_then_apply_on_an_empty_server_reproduces_the_models(
     }
     assert all(s.insecure for s in manifest.models if s.kind == "registry")
 
+    # --exact: the one export that writes, and it says what it built and deleted.
+    exact_file = tmp_path / "exact.yaml"
+    exact = run_cli("--host", any_ollama.url, "export", "--exact", "-f", str(exact_file))
+    assert exact.code == 0, exact.err
+    built = [line for line in exact.err.splitlines() if line.startswith("export --exact: ")]
+    # One throwaway per custom model whose TEMPLATE equals its base's, each deleted.
+    made = [line for line in built if line.startswith("export --exact: built ")]
+    gone = [line for line in built if line.startswith("export --exact: deleted ")]
+    assert len(made) == len(gone) >= 1, exact.err
+    assert any(line.endswith("the TEMPLATE of own-template:latest") for line in made)
+    assert not [n for n in digests(any_ollama) if "probe" in n]  # the throwaway is gone
+
     source = digests(any_ollama)
+    del source["from-blob:latest"]  # its weights exist only on the source server
     with empty_server(any_ollama, tmp_path / "target") as target:
-        applied = run_cli("--host", target.url, "apply", "--yes", str(exported))
+        applied = run_cli("--host", target.url, "apply", "--yes", str(exact_file))
         assert applied.code == 0, applied.out + applied.err
         copy = digests(target)
-        del source["from-blob:latest"]  # its weights exist only on the source server
-        assert sorted(copy) == sorted(source)
         # Pulls and copies are byte-identical; so is every custom model rebuilt from the
         # same request over the same base: on-alias FROM its alias (apply copies the alias
         # first), own-template with its TEMPLATE written although it equals its base's.
         assert copy == source
-        planned = run_cli("--host", target.url, "plan", "--exit-code", str(exported))
+        planned = run_cli("--host", target.url, "plan", "--exit-code", str(exact_file))
         assert planned.code == 0, planned.out + planned.err
 
         # Exporting the copy gives the same manifest: export and apply are inverses.
-        again = run_cli("--host", target.url, "export")
+        again = run_cli("--host", target.url, "export", "--exact")
         assert again.code == 0, again.err
-        assert entries(again.out) == entries(exported.read_text())
-        assert "built FROM tiny-alias:latest, an alias of" in exported.read_text()
+        assert entries(again.out) == entries(exact_file.read_text())
+        assert "built FROM tiny-alias:latest, an alias of" in exact_file.read_text()
+
+    # The read-only export round-trips every model but the one its comment names.
+    with empty_server(any_ollama, tmp_path / "target2") as target:
+        applied = run_cli("--host", target.url, "apply", "--yes", str(exported))
+        assert applied.code == 0, applied.out + applied.err
+        copy = digests(target)
+        differs = sorted(n for n in source if copy.get(n) != source[n])
+        assert differs == ["own-template:latest"], differs
 
 
 def entries(text: str) -> list[str]:
