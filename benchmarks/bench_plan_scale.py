@@ -40,7 +40,6 @@ import httpx
 from benchmarks.timing import ollama_provision, table, time_command
 from provisioner.errors import Position
 from provisioner.names import parse_name
-from provisioner.reconcile.observe import ServerModel, ServerState
 from provisioner.reconcile.plan import Plan, make_plan
 from provisioner.types.manifest import (
     CreateSpec,
@@ -49,6 +48,7 @@ from provisioner.types.manifest import (
     PruneSettings,
     ServerSettings,
 )
+from provisioner.types.state import ServerModel, ServerState
 
 QUICK = os.environ.get("BENCH_QUICK") == "1"
 SIZES = [

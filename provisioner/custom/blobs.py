@@ -35,7 +35,7 @@ import struct
 import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -46,6 +46,11 @@ from provisioner.atomic import write_atomically
 from provisioner.errors import LocalFileError, ServerError, WeightsNotFound
 from provisioner.server.client import Client
 from provisioner.types.manifest import CreateSpec
+
+# Defined in types/state.py (the pure plan reads them); LocalState re-exported for
+# the modules that import it from here.
+from provisioner.types.state import LocalState as LocalState
+from provisioner.types.state import LocalWeights, build_key
 from provisioner.types.wire import Progress, ProgressCallback, ShowResult
 
 CHUNK = 4 << 20
@@ -109,47 +114,6 @@ def read_regular(path: Path, limit: int) -> bytes:
 
 
 # ---- what the local files are --------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class LocalWeights:
-    """A FROM or ADAPTER path as a comparison sees it.
-
-    files: {name sent to the server: "sha256:<hex>"}. chat_template: for a single
-    GGUF file, whether it has `tokenizer.chat_template`; None for anything else.
-    """
-
-    path: str
-    files: Mapping[str, str]
-    chat_template: bool | None = None
-
-    @property
-    def single_gguf(self) -> bool:
-        return self.chat_template is not None
-
-    @property
-    def source(self) -> str:
-        """One digest for the whole path: the file's own when there is one file."""
-        if len(self.files) == 1:
-            return next(iter(self.files.values()))
-        listing = "\n".join(f"{name} {digest}" for name, digest in sorted(self.files.items()))
-        return "sha256:" + hashlib.sha256(listing.encode()).hexdigest()
-
-
-def build_key(source: str, layer: str, quantize: str | None = None) -> str:
-    """The key of a remembered build: what went in, as which layer, quantized how."""
-    return f"{source}|{layer}|{(quantize or '').upper()}"
-
-
-@dataclass(frozen=True)
-class LocalState:
-    """What observe learned about local files: weights per path, and remembered builds."""
-
-    weights: Mapping[str, LocalWeights] = field(default_factory=dict)
-    builds: Mapping[str, str] = field(default_factory=dict)
-
-    def built(self, source: str, layer: str, quantize: str | None = None) -> str | None:
-        return self.builds.get(build_key(source, layer, quantize))
 
 
 def _note_on_stderr(text: str) -> None:

@@ -26,14 +26,14 @@ from provisioner.names import Key
 from provisioner.reconcile.actions import Delete, Drift, Pull
 from provisioner.reconcile.apply import ApplyOptions, Result, apply_plan
 from provisioner.reconcile.downloads import with_downloads
-from provisioner.reconcile.observe import ServerState, observe_server
+from provisioner.reconcile.observe import observe_server
 from provisioner.reconcile.plan import Plan, make_plan, make_warm_plan
 from provisioner.server.client import DEFAULT_STALL, Client
 from provisioner.server.connect import connect
 from provisioner.server.hosts import ResolvedHost
-from provisioner.server.registry import RemoteManifest
 from provisioner.server.retry import RetryCallback
 from provisioner.types.manifest import Manifest, ModelSpec
+from provisioner.types.state import RemoteManifest, ServerState
 from provisioner.types.wire import ProgressCallback, RunningModel
 
 

@@ -12,68 +12,28 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 from typing import TypeVar
 
-from provisioner.custom.blobs import HashCache, LocalState, LocalWeights
+from provisioner.custom.blobs import HashCache
 from provisioner.errors import InvalidName, ServerError, WeightsNotFound
 from provisioner.manifest.mirrors import mirror_name, route
-from provisioner.names import Key, ModelName, parse_name
+from provisioner.names import Key, parse_name
 from provisioner.server.client import Client
-from provisioner.server.registry import RemoteManifest, fetch_manifest
+from provisioner.server.registry import fetch_manifest
 from provisioner.server.retry import RetryCallback
 from provisioner.types.manifest import Manifest, ModelSpec
-from provisioner.types.wire import RunningModel, ShowResult
+from provisioner.types.state import (
+    LocalState,
+    LocalWeights,
+    RemoteManifest,
+    ServerModel,
+    ServerState,
+    pin_matches,
+)
+from provisioner.types.wire import ShowResult
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class ServerModel:
-    """A model the server holds."""
-
-    name: ModelName
-    digest: str  # "sha256:<hex>" of the manifest file Ollama wrote
-    size: int
-    modified_at: str
-
-
-@dataclass(frozen=True)
-class ServerState:
-    version: str
-    models: tuple[ServerModel, ...]
-    shows: Mapping[Key, ShowResult] = field(default_factory=dict)
-    running: tuple[RunningModel, ...] | None = None  # None: /api/ps was not asked
-    remote: Mapping[Key, RemoteManifest | ServerError] = field(default_factory=dict)
-    local: LocalState = field(default_factory=LocalState)  # custom models' local files
-
-    @cached_property
-    def _by_key(self) -> dict[Key, ServerModel]:
-        return {model.name.key: model for model in self.models}
-
-    @cached_property
-    def _loaded(self) -> frozenset[Key | None]:
-        return frozenset(_key_of(r.name) for r in self.running or ())
-
-    def find(self, name: ModelName) -> ServerModel | None:
-        """The model with exactly this name (case-insensitive, never by prefix)."""
-        return self._by_key.get(name.key)
-
-    def is_loaded(self, name: ModelName) -> bool:
-        return name.key in self._loaded
-
-
-def _key_of(text: str) -> Key | None:
-    try:
-        return parse_name(text).key
-    except InvalidName:
-        return None
-
-
-def pin_matches(spec: ModelSpec, model: ServerModel | None) -> bool:
-    return model is not None and spec.digest is not None and model.digest == spec.digest
 
 
 def needs_show(spec: ModelSpec, model: ServerModel | None) -> bool:

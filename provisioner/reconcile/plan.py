@@ -33,8 +33,8 @@ from provisioner.reconcile.actions import (
     Warm,
     depends_on,
 )
-from provisioner.reconcile.observe import ServerModel, ServerState, pin_matches
 from provisioner.types.manifest import Manifest, Mirror, ModelSpec
+from provisioner.types.state import ServerModel, ServerState, pin_matches
 
 _PHASE: dict[type, int] = {Pull: 0, Create: 1, Copy: 2, Warm: 3, Delete: 4}
 

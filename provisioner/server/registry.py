@@ -17,12 +17,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
-from provisioner.digests import full_digest
 from provisioner.errors import (
     BadAnswer,
     BadRequest,
@@ -35,23 +33,11 @@ from provisioner.server import bounds
 from provisioner.server.bounds import SMALL_ANSWER_BYTES, read_bounded
 from provisioner.server.failures import Wording, body_kind, ollama_error, transport_error
 from provisioner.server.retry import DEFAULT_RETRY, RetryCallback, RetryPolicy, with_retry
+from provisioner.types.state import RemoteManifest
 
 ACCEPT = "application/vnd.docker.distribution.manifest.v2+json"
 
-
-@dataclass(frozen=True)
-class RemoteManifest:
-    name: ModelName
-    digest: str  # "sha256:<hex>" of the registry's bytes
-    reserialized_digest: str  # "sha256:<hex>" of what Ollama v0.11.4 writes
-    layers: tuple[str, ...]
-    size: int = 0  # bytes of the config and every layer: what a pull writes to disk
-    blobs: tuple[tuple[str, int], ...] = ()  # (digest, bytes) of the config and each layer
-
-    def matches(self, local_digest: str) -> bool:
-        """Whether a /api/tags digest is this manifest. Client.tags gives "sha256:<hex>";
-        Ollama's raw bare hex (scripts and tests pass it) is spelled so first."""
-        return full_digest(local_digest) in (self.digest, self.reserialized_digest)
+__all__ = ["RemoteManifest", "fetch_manifest"]  # RemoteManifest lives in types/state.py
 
 
 def _go_layer(layer: dict[str, Any]) -> dict[str, Any]:

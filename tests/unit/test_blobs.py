@@ -19,8 +19,6 @@ import pytest
 from provisioner.custom.blobs import (
     CHUNK,
     HashCache,
-    LocalWeights,
-    build_key,
     gguf_chat_template,
     read_regular,
     sha256_file,
@@ -28,6 +26,7 @@ from provisioner.custom.blobs import (
     weight_files,
 )
 from provisioner.errors import WeightsNotFound
+from provisioner.types.state import LocalWeights, build_key
 from provisioner.types.wire import ShowResult
 from tests.testbed.tiny_models import write_completion_model, write_lora_adapter
 

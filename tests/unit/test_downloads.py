@@ -6,7 +6,7 @@ from provisioner.names import parse_name
 from provisioner.reconcile.actions import Drift, Pull
 from provisioner.reconcile.downloads import download_sizes
 from provisioner.reconcile.plan import Plan
-from provisioner.server.registry import RemoteManifest
+from provisioner.types.state import RemoteManifest
 from provisioner.views.json_docs import plan_json
 from provisioner.views.text import action_line, plan_counts
 

@@ -14,9 +14,7 @@ from provisioner.manifest.mirrors import mirror_name, route, split_to
 from provisioner.names import parse_name
 from provisioner.reconcile.actions import Delete, Drift, Pull, Source
 from provisioner.reconcile.apply import explain_source
-from provisioner.reconcile.observe import ServerModel, ServerState
 from provisioner.reconcile.plan import make_plan
-from provisioner.server.registry import RemoteManifest
 from provisioner.types.manifest import (
     CreateSpec,
     Manifest,
@@ -25,6 +23,7 @@ from provisioner.types.manifest import (
     PruneSettings,
     ServerSettings,
 )
+from provisioner.types.state import RemoteManifest, ServerModel, ServerState
 from provisioner.views.json_docs import action_json
 from provisioner.views.text import action_line
 from tests.unit.builders import spec

@@ -11,9 +11,7 @@ from benchmarks.bench_plan_scale import scenario
 from provisioner.errors import NotFound, Position
 from provisioner.names import parse_name
 from provisioner.reconcile.actions import Copy, Create, Pin, Pull, Warm, depends_on, effect
-from provisioner.reconcile.observe import ServerModel, ServerState
 from provisioner.reconcile.plan import Plan, keep_matches, make_plan, make_warm_plan
-from provisioner.server.registry import RemoteManifest
 from provisioner.types.manifest import (
     CreateSpec,
     Manifest,
@@ -21,6 +19,7 @@ from provisioner.types.manifest import (
     PruneSettings,
     ServerSettings,
 )
+from provisioner.types.state import RemoteManifest, ServerModel, ServerState
 from provisioner.types.wire import RunningModel
 from tests.unit.builders import show, spec
 

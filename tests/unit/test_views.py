@@ -22,11 +22,10 @@ from provisioner.names import parse_name
 from provisioner.reconcile.actions import Create, Pull, Warm
 from provisioner.reconcile.apply import Result
 from provisioner.reconcile.core import Applied, LockUse, Planned, StatusReport
-from provisioner.reconcile.observe import ServerModel, ServerState
 from provisioner.reconcile.plan import make_plan
 from provisioner.server.hosts import ResolvedHost
-from provisioner.server.registry import RemoteManifest
 from provisioner.types.manifest import CreateSpec, Manifest, PruneSettings, ServerSettings
+from provisioner.types.state import RemoteManifest, ServerModel, ServerState
 from provisioner.types.wire import RunningModel
 from provisioner.views import json_docs, markdown, text
 from tests.unit.builders import show, spec
