@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import click
@@ -20,30 +20,20 @@ import click
 from provisioner import exit_codes
 from provisioner.commands.common import error_lines, exit_code_for
 from provisioner.fleet.inventory import Server
-from provisioner.fleet.run import ServerRun, run_fleet, server_manifest, server_settings
 from provisioner.reconcile import core
+from provisioner.reconcile.fleet import (
+    Outcome,
+    ServerRun,
+    run_fleet,
+    server_manifest,
+    server_settings,
+)
 from provisioner.types.manifest import Manifest
 from provisioner.views import fleet as view
 from provisioner.views import json_docs, text
-from provisioner.views.json_docs import Document
 
 Note = Callable[[str], None]
 Job = Callable[[Server, Note], "Outcome"]
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """One server's answer, ready for every view."""
-
-    code: int  # the exit code the single-server command would give
-    result: str  # a summary word: "in sync", "changed", "drift", "failed"...
-    actions: int
-    version: str | None
-    lines: tuple[str, ...]  # its section of the text output
-    document: Document
-    errors: tuple[str, ...] = ()  # one-line errors, also said on stderr
-    value: Any = None  # the pipeline's typed result (Planned, Applied, StatusReport)
-    checked_at: float = field(default_factory=time.time)
 
 
 @dataclass(frozen=True)

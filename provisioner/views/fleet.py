@@ -16,7 +16,7 @@ from provisioner.views.rows import status_rows
 from provisioner.views.text import memory
 
 if TYPE_CHECKING:
-    from provisioner.commands.fleet import Outcome
+    from provisioner.reconcile.fleet import Outcome
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from provisioner.reconcile.actions import DriftKind
 from provisioner.reconcile.core import Planned
 
 if TYPE_CHECKING:
-    from provisioner.commands.fleet import Outcome
+    from provisioner.reconcile.fleet import Outcome
 
 PREFIX = "ollama_provision"
 _FAMILIES = (

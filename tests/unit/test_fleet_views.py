@@ -6,9 +6,10 @@ from __future__ import annotations
 from prometheus_client.openmetrics.parser import text_string_to_metric_families
 
 from provisioner import exit_codes
-from provisioner.commands.fleet import Outcome, fleet_exit
+from provisioner.commands.fleet import fleet_exit
 from provisioner.fleet.inventory import Server
 from provisioner.reconcile.core import StatusReport
+from provisioner.reconcile.fleet import Outcome
 from provisioner.types.wire import RunningModel
 from provisioner.views import fleet as view
 from provisioner.views.json_docs import error_document

@@ -12,8 +12,8 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import Generic, TypeVar
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
 
 from provisioner.fleet.inventory import Server
 from provisioner.reconcile.core import Settings
@@ -87,3 +87,18 @@ def run_fleet(
 
     with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(servers)))) as pool:
         return list(pool.map(one, servers))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One server's answer, ready for every view."""
+
+    code: int  # the exit code the single-server command would give
+    result: str  # a summary word: "in sync", "changed", "drift", "failed"...
+    actions: int
+    version: str | None
+    lines: tuple[str, ...]  # its section of the text output
+    document: dict[str, Any]  # its own document (views/json_docs.py)
+    errors: tuple[str, ...] = ()  # one-line errors, also said on stderr
+    value: Any = None  # the pipeline's typed result (Planned, Applied, StatusReport)
+    checked_at: float = field(default_factory=time.time)
