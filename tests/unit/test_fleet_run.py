@@ -1,4 +1,4 @@
-"""fleet/run.py: servers run at once up to the bound, each failing alone, each with
+"""reconcile/fleet.py: servers run at once up to the bound, each failing alone, each with
 its own headers, timeout, address and labels."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from provisioner.fleet.inventory import Server
-from provisioner.fleet.run import run_fleet, server_manifest, server_settings
 from provisioner.manifest.load import load_manifest_text
 from provisioner.reconcile.core import Settings
+from provisioner.reconcile.fleet import run_fleet, server_manifest, server_settings
 
 SERVERS = tuple(Server(name=f"s{i}", host=f"http://10.0.0.{i}:11434") for i in range(6))
 
