@@ -1,15 +1,18 @@
 """Values that must never be printed: every configured header value.
 
-The manifest loader registers them; everything the CLI writes (text, JSON,
-the step summary) passes through `mask`, so a value a server or proxy echoes
+The manifest loader registers them; everything the CLI writes passes through
+`mask`: its standard streams inside `masked_output()` (the one place they are
+swapped), the step summary file by a call. So a value a server or proxy echoes
 back in an error is still hidden.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import TextIO
 
 MASK = "***"
@@ -71,3 +74,14 @@ class MaskedStream:
 
     def __getattr__(self, name: str) -> object:
         return getattr(self._stream, name)
+
+
+@contextmanager
+def masked_output() -> Iterator[None]:
+    """sys.stdout and sys.stderr mask every secret while inside; restored after."""
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = MaskedStream(sys.stdout), MaskedStream(sys.stderr)
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = saved

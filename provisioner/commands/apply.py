@@ -1,6 +1,6 @@
-"""`apply FILE`: print the plan, apply it, report. Exit 0 done or in sync, 1 failed,
-refused (--locked: errors.Refused) or cancelled at the prompt, 2 when pruning needs
---yes off a terminal."""
+"""`apply FILE`: print the plan, apply it, report. Exit (exit_codes.apply_exit) 0 done
+or in sync, 1 failed, refused (--locked: errors.Refused) or cancelled at the prompt;
+2 when pruning needs --yes off a terminal."""
 
 from __future__ import annotations
 
@@ -11,11 +11,14 @@ import click
 
 from provisioner import exit_codes
 from provisioner.commands.common import echo_document, echo_lines, echo_notes
+from provisioner.commands.options import GlobalOptions
 from provisioner.manifest.load import load_manifest
 from provisioner.reconcile import core
 from provisioner.reconcile.apply import Result
 from provisioner.secrets import mask
 from provisioner.views import json_docs, markdown, text
+from provisioner.views.errors import prune_refusal
+from provisioner.views.formats import Output
 from provisioner.views.progress import progress_view
 
 
@@ -29,15 +32,10 @@ class _Consent:
     def __call__(self, names: list[str]) -> bool:
         if self.yes:
             return True
-        listed = ", ".join(names)
         if sys.stdin.isatty():
-            return click.confirm(f"delete {len(names)} undeclared model(s): {listed}?")
+            return click.confirm(f"delete {len(names)} undeclared model(s): {', '.join(names)}?")
         self.needs_yes = True
-        click.echo(
-            f"error: apply would delete {len(names)} undeclared model(s) ({listed}); "
-            "rerun with --yes to allow deletions (stdin is not a terminal)",
-            err=True,
-        )
+        click.echo(prune_refusal(names, why="stdin is not a terminal"), err=True)
         return False
 
 
@@ -60,17 +58,14 @@ def _write_step_summary(applied: core.Applied) -> None:
 
 
 def run(
-    file: str,
-    settings: core.Settings,
-    *,
-    output: str,
-    quiet: bool,
-    dry_run: bool = False,
-    yes: bool = False,
-    verbose: bool = False,
+    file: str, settings: core.Settings, opts: GlobalOptions, *, dry_run: bool, yes: bool
 ) -> int:
+    if opts.fleet:
+        from provisioner.commands import fleet
+
+        return fleet.apply(file, settings, opts, dry_run=dry_run, yes=yes)
     manifest = load_manifest(file)
-    is_text = output == "text"
+    is_text, quiet, verbose = opts.text, opts.quiet, opts.verbose
     view = progress_view(quiet=quiet or not is_text)
     consent = _Consent(yes)
 
@@ -100,8 +95,8 @@ def run(
         view.close()
     if applied.outcome != "dry-run" and not consent.needs_yes:
         _write_step_summary(applied)
-    if output == "markdown":
-        click.echo(mask(markdown.apply_summary(applied)), nl=False)
+    if opts.output is Output.MARKDOWN:
+        click.echo(markdown.apply_summary(applied), nl=False)
     elif not is_text:
         echo_document(json_docs.apply_document(applied))
     elif applied.outcome == "cancelled" and not consent.needs_yes:
@@ -112,4 +107,4 @@ def run(
         click.echo(text.plan_lines(applied.planned, quiet=True)[-1])
     if consent.needs_yes:
         return exit_codes.USAGE
-    return exit_codes.FAILED if applied.outcome in ("failed", "cancelled") else exit_codes.OK
+    return exit_codes.apply_exit(applied.outcome)

@@ -8,7 +8,6 @@ from typing import Any
 
 import click
 
-from provisioner import exit_codes
 from provisioner.server.hosts import ResolvedHost
 from provisioner.server.retry import RetryEvent
 from provisioner.types.manifest import Manifest
@@ -36,38 +35,3 @@ def echo_retry(event: RetryEvent) -> None:
     from provisioner.views.text import retry_line
 
     click.echo(retry_line(event), err=True)
-
-
-def _usage_error(e: BaseException) -> bool:
-    from provisioner.errors import (
-        LockError,
-        ManifestError,
-        ModelfileError,
-        UsageError,
-        WouldOverwrite,
-    )
-
-    return isinstance(e, (ManifestError, ModelfileError, LockError, UsageError, WouldOverwrite))
-
-
-def error_lines(e: BaseException) -> list[str]:
-    """An error as the lines the user reads: one, except a manifest's list of problems."""
-    from provisioner.errors import ManifestError, ProvisionError, Refused
-
-    if isinstance(e, ManifestError):
-        return [f"error: {p}" for p in e.problems] or [f"error: {e}"]
-    if isinstance(e, Refused):
-        return [f"refusing to apply: {r}" for r in e.reasons] + ["apply --locked: nothing changed"]
-    if isinstance(e, ProvisionError):
-        return [f"error: {e}"]
-    if isinstance(e, OSError):  # a file we were told to read or write
-        where = f" {e.filename}" if e.filename else ""
-        return [f"error:{where}: {e.strerror or e}"]
-    return [f"error: unexpected {type(e).__name__}: {e} (rerun with --verbose and report it)"]
-
-
-def exit_code_for(e: BaseException) -> int:
-    """2 for what the user must fix in what they gave us, 1 for what failed, 130 for ^C."""
-    if isinstance(e, KeyboardInterrupt):
-        return exit_codes.INTERRUPTED
-    return exit_codes.USAGE if _usage_error(e) else exit_codes.FAILED

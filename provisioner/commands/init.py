@@ -12,7 +12,9 @@ import click
 
 from provisioner import exit_codes
 from provisioner.commands.common import echo_document
+from provisioner.commands.options import GlobalOptions
 from provisioner.manifest.files import SCHEMA_URL, write_manifest
+from provisioner.views.formats import Output
 from provisioner.views.json_docs import init_document
 
 DEFAULT_FILE = "models.yaml"
@@ -85,11 +87,11 @@ def starter_text(file: str) -> str:
     return STARTER.replace("@SCHEMA@", SCHEMA_URL).replace("@FILE@", file)
 
 
-def run(file: str | None, *, force: bool, quiet: bool, output: str = "text") -> int:
+def run(file: str | None, opts: GlobalOptions, *, force: bool) -> int:
     path = Path(file or DEFAULT_FILE)
     write_manifest(path, starter_text(str(path)), force=force)  # WouldOverwrite: exit 2
-    if output == "json":
+    if opts.output is Output.JSON:
         echo_document(init_document(path))
-    elif not quiet:
+    elif not opts.quiet:
         click.echo(f"wrote {path}: edit the models, then `ollama-provision plan {path}`")
     return exit_codes.OK

@@ -8,7 +8,13 @@ import sys
 import click
 
 from provisioner import exit_codes
-from provisioner.commands.common import echo_document, echo_lines, echo_notes, echo_retry
+from provisioner.commands.common import (
+    echo_document,
+    echo_lines,
+    echo_notes,
+    echo_retry,
+)
+from provisioner.commands.options import DEFAULT_FILE, GlobalOptions
 from provisioner.errors import UsageError
 from provisioner.manifest.load import load_manifest
 from provisioner.mirror.copy import mirror
@@ -26,21 +32,21 @@ from provisioner.mirror.locations import LayoutLocation, RegistryLocation, parse
 from provisioner.mirror.select import Wanted, models_to_mirror
 from provisioner.server.retry import DEFAULT_RETRY, RetryCallback, with_retry
 from provisioner.views import json_docs
+from provisioner.views.formats import Output
 from provisioner.views.mirror import mirror_lines
 from provisioner.views.progress import progress_view
 
 
 def run(
     file: str | None,
+    opts: GlobalOptions,
     *,
     to: str,
     from_: str | None,
     to_insecure: bool,
     parallel: int,
-    output: str,
-    quiet: bool,
-    default_file: str,
 ) -> int:
+    is_json = opts.output is Output.JSON
     target = parse_location(to, insecure=to_insecure)
     origin = parse_location(from_, option="--from") if from_ else None
     if isinstance(origin, RegistryLocation):
@@ -48,9 +54,9 @@ def run(
     if origin is not None and origin == target:
         raise UsageError(f"--from and --to are the same layout ({target})")
     if file is None and origin is None:
-        file = default_file
+        file = DEFAULT_FILE
     manifest = load_manifest(file) if file is not None else None
-    if manifest is not None and output == "text":
+    if manifest is not None and opts.text:
         echo_notes(manifest, None)
 
     pool = RegistryPool()
@@ -70,14 +76,14 @@ def run(
         if not wanted:
             what = "the layout holds no model" if manifest is None else "no registry model"
             click.echo(f"nothing to mirror: {what}", err=True)
-            if output == "json":
+            if is_json:
                 echo_document(json_docs.mirror_document(mirror([], source, _null(target))))
             return exit_codes.OK
         if isinstance(target, RegistryLocation):
             _refuse_shared_repositories(target, wanted)
-        on_retry = echo_retry if output == "text" else None
+        on_retry = echo_retry if opts.text else None
         destination = _destination(target, pool, wanted, on_retry)
-        view = progress_view(quiet=quiet or output == "json", stream=sys.stderr)
+        view = progress_view(quiet=opts.quiet or is_json, stream=sys.stderr)
         try:
             report = mirror(
                 wanted,
@@ -91,10 +97,10 @@ def run(
             view.close()
     finally:
         pool.close()
-    if output == "json":
+    if is_json:
         echo_document(json_docs.mirror_document(report))
     else:
-        echo_lines(mirror_lines(report, quiet=quiet))
+        echo_lines(mirror_lines(report, quiet=opts.quiet))
     return exit_codes.FAILED if report.failed else exit_codes.OK
 
 

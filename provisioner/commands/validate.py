@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from provisioner import exit_codes
 from provisioner.commands.common import echo_document, echo_lines
+from provisioner.commands.options import GlobalOptions
 from provisioner.manifest.check import check_files
 from provisioner.views import json_docs, text
+from provisioner.views.formats import Output
 
 
-def run(files: list[str], *, output: str, allow_unset: bool = False) -> int:
+def run(files: list[str], opts: GlobalOptions, *, allow_unset: bool = False) -> int:
     checks = check_files(files, allow_unset=allow_unset)
-    if output == "json":
+    if opts.output is Output.JSON:
         echo_document(json_docs.validate_document(checks))
     else:
         out, err = text.validate_lines(checks)

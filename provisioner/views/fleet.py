@@ -5,18 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from provisioner.errors import InvalidName
 from provisioner.fleet.inventory import Server
 from provisioner.names import Key, parse_name
 from provisioner.reconcile.core import StatusReport
+from provisioner.reconcile.fleet import Outcome
 from provisioner.types.manifest import Manifest
+from provisioner.views.answers import Answer, note_line
 from provisioner.views.rows import status_rows
 from provisioner.views.text import memory
-
-if TYPE_CHECKING:
-    from provisioner.reconcile.fleet import Outcome
 
 
 @dataclass(frozen=True)
@@ -34,17 +33,17 @@ class Row:
     message: str | None  # the first error, one line
 
 
-def row(server: Server, outcome: Outcome, seconds: float) -> Row:
-    message = outcome.errors[0].removeprefix("error: ") if outcome.errors else None
+def row(server: Server, answer: Answer, seconds: float) -> Row:
+    message = answer.errors[0].removeprefix("error: ") if answer.errors else None
     return Row(
         server.name,
         server.host,
         dict(server.labels),
-        outcome.version,
-        outcome.result,
-        outcome.actions,
+        answer.version,
+        answer.result,
+        answer.actions,
         round(seconds, 3),
-        outcome.code,
+        answer.code,
         message,
     )
 
@@ -54,6 +53,24 @@ def section(server: Server, lines: Sequence[str], *, quiet: bool = False) -> str
     head = f"== {server.name} ({server.host}) =="
     body = [line for line in lines if line] if quiet else list(lines)
     return "\n".join([head, *body, ""])
+
+
+def server_section(outcome: Outcome[Any], answer: Answer, *, quiet: bool = False) -> str:
+    """A server's section: what was said while it ran, then its answer (a failed run's
+    answer already holds its notes)."""
+    notes = [note_line(n) for n in outcome.notes] if outcome.value is not None else []
+    body = [*notes, *answer.lines]
+    if not answer.lines and answer.errors:
+        body += answer.errors
+    return section(outcome.server, body, quiet=quiet)
+
+
+def server_errors(server: Server, answer: Answer) -> list[str]:
+    """A server's errors for stderr, each naming the server: `error: server 'gpu-1': ...`."""
+    return [
+        f"{line.split(': ', 1)[0]}: server '{server.name}': {line.split(': ', 1)[-1]}"
+        for line in answer.errors
+    ]
 
 
 _ACTION_WORD = {

@@ -9,14 +9,13 @@ be checked has up 0 and no drift or model series (unknown is not zero).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, get_args
+from typing import get_args
 
+from provisioner.exit_codes import unchecked
 from provisioner.fleet.inventory import Server
 from provisioner.reconcile.actions import DriftKind
 from provisioner.reconcile.core import Planned
-
-if TYPE_CHECKING:
-    from provisioner.reconcile.fleet import Outcome
+from provisioner.reconcile.fleet import Outcome
 
 PREFIX = "ollama_provision"
 _FAMILIES = (
@@ -38,12 +37,12 @@ def _labels(server: Server, **more: str) -> str:
     return "{" + ",".join(f'{k}="{_escape(v)}"' for k, v in pairs.items()) + "}"
 
 
-def drift_metrics(outcomes: Sequence[tuple[Server, Outcome, float]]) -> str:
+def drift_metrics(outcomes: Sequence[Outcome[Planned]]) -> str:
     """The exposition text, ending in `# EOF`."""
     samples: dict[str, list[str]] = {name: [] for name, _, _ in _FAMILIES}
-    for server, outcome, seconds in outcomes:
-        planned = outcome.value if isinstance(outcome.value, Planned) else None
-        up = planned is not None and outcome.result != "failed"
+    for outcome in outcomes:
+        server, seconds, planned = outcome.server, outcome.seconds, outcome.value
+        up = planned is not None and not unchecked(planned.plan)
         samples["up"].append(f"{_labels(server)} {1 if up else 0}")
         samples["last_check_timestamp_seconds"].append(
             f"{_labels(server)} {outcome.checked_at:.3f}"

@@ -1,4 +1,4 @@
-"""fleet/run.py: servers run at once up to the bound, each failing alone, each with
+"""reconcile/fleet.py: servers run at once up to the bound, each failing alone, each with
 its own headers, timeout, address and labels."""
 
 from __future__ import annotations

@@ -6,12 +6,14 @@ from __future__ import annotations
 from prometheus_client.openmetrics.parser import text_string_to_metric_families
 
 from provisioner import exit_codes
-from provisioner.commands.fleet import fleet_exit
+from provisioner.errors import ConnectionFailed
+from provisioner.exit_codes import fleet_exit
 from provisioner.fleet.inventory import Server
-from provisioner.reconcile.core import StatusReport
+from provisioner.reconcile.core import Planned, StatusReport
 from provisioner.reconcile.fleet import Outcome
 from provisioner.types.wire import RunningModel
 from provisioner.views import fleet as view
+from provisioner.views.answers import Answer
 from provisioner.views.json_docs import error_document
 from provisioner.views.openmetrics import drift_metrics
 from tests.unit.test_views import NOW, TARGET, scenario
@@ -20,19 +22,17 @@ GPU = Server("gpu-1", "http://10.0.0.5:11434", {"gpu": "true"})
 CPU = Server("cpu-1", "http://10.0.0.6:11434")
 
 
-def outcome(
-    code: int, result: str, *, value: object = None, errors: tuple[str, ...] = ()
-) -> Outcome:
-    return Outcome(code, result, 2, "0.11.4", (), error_document("x", code), errors, value, 1.8e9)
+def answer(code: int, result: str, *, errors: tuple[str, ...] = ()) -> Answer:
+    return Answer(code, result, 2, "0.11.4", (), error_document("x", code), errors)
 
 
 def test_the_exit_rule_failure_over_drift_over_ok() -> None:
-    ok, drift = outcome(0, "in sync"), outcome(3, "drift")
-    failed = outcome(1, "failed", errors=("error: cannot connect",))
-    usage = outcome(2, "failed")
+    ok, drift = answer(0, "in sync"), answer(3, "drift")
+    failed = answer(1, "failed", errors=("error: cannot connect",))
+    usage = answer(2, "failed")
 
-    def rows(*o: Outcome) -> list[view.Row]:
-        return [view.row(GPU, x, 1.0) for x in o]
+    def rows(*o: Answer) -> list[int]:
+        return [view.row(GPU, x, 1.0).code for x in o]
 
     assert fleet_exit(rows(ok, ok), drift_exit=True) == exit_codes.OK
     assert fleet_exit(rows(ok, drift), drift_exit=True) == exit_codes.DRIFT
@@ -43,8 +43,8 @@ def test_the_exit_rule_failure_over_drift_over_ok() -> None:
 
 def test_the_summary_table_has_a_row_per_server_and_a_count_line() -> None:
     rows = [
-        view.row(GPU, outcome(0, "changed"), 3.14),
-        view.row(CPU, outcome(1, "failed", errors=("error: cannot connect to x",)), 0.2),
+        view.row(GPU, answer(0, "changed"), 3.14),
+        view.row(CPU, answer(1, "failed", errors=("error: cannot connect to x",)), 0.2),
     ]
     lines = view.summary_lines("apply", rows, 3.2)
     assert lines == [
@@ -80,9 +80,9 @@ def test_the_matrix_marks_missing_loaded_elsewhere_and_unknown() -> None:
 
 def test_openmetrics_counts_every_kind_and_leaves_a_down_server_without_drift() -> None:
     planned = scenario()
-    up = outcome(3, "drift", value=planned)
-    down = outcome(1, "failed", errors=("error: cannot connect",))
-    text = drift_metrics([(GPU, up, 0.5), (CPU, down, 4.0)])
+    up = Outcome(GPU, planned, None, 0.5, (), 1.8e9)
+    down: Outcome[Planned] = Outcome(CPU, None, ConnectionFailed("cannot connect"), 4.0)
+    text = drift_metrics([up, down])
     samples = {
         (s.name, s.labels["server"], s.labels.get("kind")): s.value
         for family in text_string_to_metric_families(text)  # type: ignore[no-untyped-call]
