@@ -1,4 +1,4 @@
-"""`lock FILE`: write `<stem>.lock.json` beside the manifest (see manifest/lock.py),
+"""`lock FILE`: write `<stem>.lock.json` beside the manifest (see reconcile/lock_write.py),
 and say which locked digests moved since the previous lock."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from provisioner import exit_codes
 from provisioner.commands.common import echo_document, echo_lines
 from provisioner.errors import UsageError
 from provisioner.manifest.load import load_manifest
-from provisioner.manifest.lock import write_lock
+from provisioner.reconcile.lock_write import write_lock
 from provisioner.views import json_docs, text
 
 

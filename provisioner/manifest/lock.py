@@ -1,11 +1,12 @@
 """The lock: what exactly a manifest resolved to, so every machine gets the same bytes.
 
-`lock FILE` writes `<stem>.lock.json` next to the manifest: for each registry
-model the registry's manifest digest its tag resolves to now, for each custom
-model a hash of its create request (local weights by their sha256). With
-`apply --locked` the lock's digests act as pins and a custom definition must
-hash the same; anything else is refused before any change. `drift` reads the
-lock when one exists.
+`<stem>.lock.json` beside the manifest holds, for each registry model, the
+registry's manifest digest its tag resolved to, and for each custom model a
+hash of its create request (local weights by their sha256). This module reads
+it and holds the manifest to it: with `apply --locked` the lock's digests act
+as pins and a custom definition must hash the same; anything else is refused
+before any change. `drift` reads the lock when one exists. Writing one asks
+the registries (network I/O): that is reconcile/lock_write.py.
 """
 
 from __future__ import annotations
@@ -18,17 +19,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from provisioner.atomic import write_atomically
-from provisioner.custom.blobs import HashCache, read_regular, weight_files
-from provisioner.custom.modelfile import create_request
+from provisioner.custom.files import read_regular, weight_files
+from provisioner.custom.hash_cache import HashCache
+from provisioner.custom.modelfile.request import create_request
 from provisioner.errors import LockError
-from provisioner.manifest.lock_path import lock_path
 from provisioner.names import ModelName
-from provisioner.server.registry import fetch_manifest
 from provisioner.types.manifest import CreateSpec, Manifest, ModelSpec
 
 LOCK_VERSION = 1
 MAX_LOCK_BYTES = 16 << 20  # a lock of 100,000 models is about 15 MB
+
+
+def lock_path(manifest_path: Path) -> Path:
+    """Where a manifest's lock lives: `<stem>.lock.json` beside it."""
+    name = manifest_path.name
+    stem = name.rsplit(".", 1)[0] if name.endswith((".yaml", ".yml")) else name
+    return manifest_path.with_name(f"{stem}.lock.json")
 
 
 @dataclass(frozen=True)
@@ -66,23 +72,6 @@ def definition_hash(spec: CreateSpec, cache: HashCache) -> str:
     return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def resolve(
-    manifest: Manifest, cache: HashCache | None = None
-) -> tuple[dict[str, str], dict[str, str]]:
-    """Ask the registries what every tag is now; hash every custom definition."""
-    cache = cache or HashCache()
-    registry: dict[str, str] = {}
-    custom: dict[str, str] = {}
-    for spec in manifest.models:
-        if spec.kind == "registry":
-            registry[spec.name.display] = (
-                spec.digest or fetch_manifest(spec.name, insecure=spec.insecure).digest
-            )
-        elif spec.kind == "custom" and spec.create is not None:
-            custom[spec.name.display] = definition_hash(spec.create, cache)
-    return registry, custom
-
-
 @dataclass(frozen=True)
 class Moved:
     """A model whose locked digest changed since the previous lock."""
@@ -98,30 +87,6 @@ class LockWritten:
     registry: dict[str, str]
     custom: dict[str, str]
     moved: tuple[Moved, ...] = ()
-
-
-def write_lock(manifest: Manifest, cache: HashCache | None = None) -> LockWritten:
-    """Resolve and write the lock atomically; say what moved since the previous one."""
-    try:
-        previous = read_lock(manifest)
-    except LockError:
-        previous = None  # an unreadable old lock is simply replaced
-    registry, custom = resolve(manifest, cache)
-    path = lock_path(manifest.path)
-    body = {
-        "lock_version": LOCK_VERSION,
-        "manifest": manifest.path.name,
-        "registry": dict(sorted(registry.items())),
-        "custom": dict(sorted(custom.items())),
-    }
-    write_atomically(path, json.dumps(body, indent=2) + "\n")
-    before = {**previous.registry, **previous.custom} if previous else {}
-    moved = tuple(
-        Moved(name, before[name], digest)
-        for name, digest in sorted({**registry, **custom}.items())
-        if name in before and before[name] != digest
-    )
-    return LockWritten(path, registry, custom, moved)
 
 
 def read_lock(manifest: Manifest) -> Lock | None:

@@ -17,7 +17,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import TypeVar
 
-from provisioner.custom.blobs import HashCache, LocalState, LocalWeights
+from provisioner.custom.hash_cache import HashCache
+from provisioner.custom.weights import LocalState, LocalWeights
 from provisioner.errors import InvalidName, ServerError, WeightsNotFound
 from provisioner.manifest.mirrors import mirror_name, route
 from provisioner.names import Key, ModelName, parse_name

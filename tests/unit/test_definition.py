@@ -6,8 +6,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from provisioner.custom.blobs import LocalState, LocalWeights, build_key
 from provisioner.custom.definition import definition_differences, parse_show_parameters
+from provisioner.custom.weights import LocalState, LocalWeights, build_key
 from provisioner.types.manifest import CreateSpec
 from provisioner.types.wire import ShowResult
 from tests.show_text import show_parameters
