@@ -91,3 +91,21 @@ def test_an_unknown_name_suggests_the_closest_current_one() -> None:
     assert "did you mean 'temperature'?" in str(caught.value)
     assert is_deprecated("mirostat") and not is_deprecated("temperature")
     assert not is_deprecated("no_such_parameter")
+
+
+def test_the_modelfile_package_and_the_lock_reader_load_no_http_client() -> None:
+    import subprocess
+    import sys
+
+    modules = [
+        *(f"provisioner.custom.modelfile.{m}" for m in ("grammar", "parse", "paths")),
+        *(f"provisioner.custom.modelfile.{m}" for m in ("write", "request", "parameters")),
+        "provisioner.custom.definition",
+        "provisioner.custom.hash_cache",
+        "provisioner.manifest.lock",
+        "provisioner.manifest.load",
+    ]
+    code = f"import importlib, sys; [importlib.import_module(m) for m in {modules!r}]; "
+    code += "print(sorted(m for m in sys.modules if m.startswith(('httpx', 'provisioner.server'))))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.stdout.strip() == "[]", done.stderr
