@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from provisioner.custom.blobs import HashCache
+from provisioner.custom.hash_cache import HashCache
 from provisioner.server.client import Client
 from tests.testbed.ollama_server import OllamaServer, start_server
 

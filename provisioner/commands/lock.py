@@ -1,4 +1,4 @@
-"""`lock FILE`: write `<stem>.lock.json` beside the manifest (see manifest/lock.py),
+"""`lock FILE`: write `<stem>.lock.json` beside the manifest (see reconcile/lock_write.py),
 and say which locked digests moved since the previous lock."""
 
 from __future__ import annotations

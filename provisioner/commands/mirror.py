@@ -17,6 +17,7 @@ from provisioner.commands.common import (
 from provisioner.commands.options import DEFAULT_FILE, GlobalOptions
 from provisioner.errors import UsageError
 from provisioner.manifest.load import load_manifest
+from provisioner.manifest.mirrors import shared_names
 from provisioner.mirror.copy import mirror
 from provisioner.mirror.endpoints import (
     Destination,
@@ -31,6 +32,7 @@ from provisioner.mirror.layout import Layout
 from provisioner.mirror.locations import LayoutLocation, RegistryLocation, parse_location
 from provisioner.mirror.select import Wanted, models_to_mirror
 from provisioner.server.retry import DEFAULT_RETRY, RetryCallback, with_retry
+from provisioner.types.manifest import Mirror
 from provisioner.views import json_docs
 from provisioner.views.formats import Output
 from provisioner.views.mirror import mirror_lines
@@ -106,16 +108,16 @@ def run(
 
 def _refuse_shared_repositories(target: RegistryLocation, wanted: tuple[Wanted, ...]) -> None:
     """A prefix replaces the namespace: library/x and team/x would land on one tag."""
-    seen: dict[tuple[str, str], Wanted] = {}
-    for w in wanted:
-        key = (target.repository(w.name), w.name.tag.lower())
-        first = seen.setdefault(key, w)
-        if first.name.key != w.name.key:
-            raise UsageError(
-                f"{first.name} and {w.name} would both be {target.host}/{key[0]}:{w.name.tag} "
-                f"(the prefix takes the place of the namespace); mirror them to {target.host} "
-                "without a prefix"
-            )
+    names = [w.name for w in wanted]
+    into = Mirror("", target.host, target.prefix or None, target.insecure)
+    shared = shared_names(names, lambda _: into)
+    if shared:
+        first, other = (names[i] for i in shared[0])
+        raise UsageError(
+            f"{first} and {other} would both be {target.host}/{target.repository(other)}:"
+            f"{other.tag} (the prefix takes the place of the namespace); mirror them to "
+            f"{target.host} without a prefix"
+        )
 
 
 def _destination(

@@ -12,7 +12,7 @@ normalizing both to what `ollama create` stores (server/create.go):
   show's Modelfile) against the local file's sha256, or the base's model
   layer; adapters likewise. Where the server does not store the uploaded
   bytes as they are (quantize, safetensors, servers from 0.30 that rewrite
-  GGUFs), the layer a previous create produced, remembered by blobs.py.
+  GGUFs), the layer a previous create produced, remembered by hash_cache.py.
 What cannot be known is not compared: the inherited fields of a base that is
 not on the server, or the template and parameters Ollama derives from a GGUF
 chat template, and quantized weights without a remembered build.
@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from provisioner.custom.blobs import LocalState, show_weights
+from provisioner.custom.weights import LocalState, show_weights
 from provisioner.errors import InvalidName
 from provisioner.names import parse_name
 from provisioner.types.manifest import CreateSpec

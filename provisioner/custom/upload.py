@@ -1,7 +1,8 @@
-"""Uploading a custom model's local files to the server (POST /api/blobs), and
-remembering what a create made, so a rerun does not hash or upload again. The only
-part of custom/ that talks to a server: blobs.py (safe reads, hashes, the GGUF
-reader) stays free of the HTTP client, so the pure plan can use it.
+"""Uploading local weights to a server, and remembering what a create made of them.
+
+Upload: HEAD /api/blobs/<digest>, POST only on 404 (the Ollama CLI always POSTs),
+streamed from the file (constant memory). The only module of custom/ that talks
+to a server.
 """
 
 from __future__ import annotations
@@ -9,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from provisioner.custom.blobs import HashCache, show_weights, weight_files
+from provisioner.custom.files import weight_files
+from provisioner.custom.hash_cache import HashCache
+from provisioner.custom.weights import LocalWeights, show_weights
 from provisioner.errors import LocalFileError, ServerError
 from provisioner.server.client import Client
 from provisioner.types.manifest import CreateSpec
-from provisioner.types.state import LocalWeights
 from provisioner.types.wire import ProgressCallback
 
 

@@ -16,17 +16,11 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from secrets import token_hex
 
-from provisioner.custom.blobs import show_weights
-from provisioner.custom.modelfile import create_request
+from provisioner.custom.modelfile.request import create_request
+from provisioner.custom.weights import show_weights
 from provisioner.errors import ServerError
-from provisioner.export.build import (
-    Export,
-    ExportedModel,
-    Group,
-    build_export,
-    group_tags,
-    plain_http_likely,
-)
+from provisioner.export.build import Export, ExportedModel, build_export
+from provisioner.export.groups import Group, group_tags, plain_http_likely
 from provisioner.names import DEFAULT_HOST
 from provisioner.server.client import Client
 from provisioner.server.registry import fetch_manifest

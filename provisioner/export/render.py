@@ -13,7 +13,8 @@ from typing import Any
 
 import yaml
 
-from provisioner.export.build import Export, ExportedModel, Kind, modelfile_text
+from provisioner.export.build import Export, ExportedModel, Kind
+from provisioner.export.read_back import modelfile_text
 from provisioner.manifest.files import SCHEMA_URL
 from provisioner.types.manifest import CreateSpec
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from provisioner import secrets
-from provisioner.custom.blobs import read_regular
+from provisioner.custom.files import read_regular
 from provisioner.errors import InvalidDuration, ManifestError, Position, Problem, UsageError
 from provisioner.manifest.durations import timeout_seconds
 from provisioner.manifest.findings import Findings

@@ -19,17 +19,16 @@ import re
 from pathlib import Path
 from typing import Any
 
-from provisioner.custom.modelfile import looks_like_path, special_file, to_float32
+from provisioner.custom.modelfile.parameters import is_deprecated, typed
+from provisioner.custom.modelfile.paths import looks_like_path, special_file
 from provisioner.errors import ModelfileError, Position, Problem
 from provisioner.manifest.findings import Findings, Path_, pointer
-from provisioner.manifest.schema import parameter_types
 from provisioner.manifest.yaml_loader import Scalar, find
 from provisioner.names import invalid_reason
 from provisioner.types.manifest import CreateSpec
 
 MAX_MODELFILE_BYTES = 4 * 1024 * 1024
 
-_INT64 = 2**63
 _WARNING = re.compile(r"(?P<file>.*):(?P<line>\d+):(?P<column>\d+): (?P<message>.*)", re.DOTALL)
 
 # spec, warnings, error, and the line and column of the FROM value
@@ -131,7 +130,7 @@ def exists(path: Path) -> bool:
 
 
 def _parse(text: str, source: str, base_dir: Path) -> Parsed:
-    from provisioner.custom.modelfile import (
+    from provisioner.custom.modelfile.parse import (
         parse_modelfile_located,  # late: only custom models need it
     )
 
@@ -167,7 +166,7 @@ def _read_modelfile(value: str, file: Path, path: Path_, findings: Findings) -> 
     if len(data) > MAX_MODELFILE_BYTES:
         findings.problem(path, f"Modelfile '{value}' is larger than 4 MiB; is it the right file?")
         return None
-    from provisioner.custom.modelfile import decode_modelfile
+    from provisioner.custom.modelfile.grammar import decode_modelfile
 
     return decode_modelfile(data)
 
@@ -263,40 +262,20 @@ def _adapter(value: str, path: Path_, findings: Findings, base_dir: Path) -> str
 
 
 def _parameters(values: dict[str, Any], path: Path_, findings: Findings) -> dict[str, Any] | None:
-    """Parameters typed as api.FormatParams types them (the types come from the schema)."""
-    typed: dict[str, Any] = {}
+    """Parameters typed as a Modelfile's PARAMETER lines are (the schema checked the kinds)."""
+    result: dict[str, Any] = {}
     ok = True
-    types = parameter_types()
     for name, value in values.items():
-        where = (*path, name)
-        kind, deprecated = types[name]
-        if deprecated:
+        if is_deprecated(name):
             findings.warning(
-                where,
+                (*path, name),
                 f"parameter '{name}' is deprecated and Ollama ignores it; remove it",
                 key=True,
             )
-        elif kind == "integer":
-            number = int(value)
-            if not -_INT64 <= number < _INT64:
-                findings.problem(
-                    where,
-                    f"parameter '{name}' must be a whole number between {-_INT64} and {_INT64 - 1}",
-                )
-                ok = False
-            typed[name] = number
-        elif kind == "number":
-            number32 = to_float32(value)
-            if number32 is None:
-                findings.problem(
-                    where,
-                    f"parameter '{name}' must be a finite number "
-                    "within the float32 range (about ±3.4e38)",
-                )
-                ok = False
-            typed[name] = number32
-        elif name == "stop":
-            typed[name] = [value] if isinstance(value, str) else list(value)
-        else:
-            typed[name] = value
-    return typed if ok else None
+            continue
+        try:
+            result[name] = typed(name, value)
+        except ValueError as err:
+            findings.problem((*path, name), f"parameter '{name}' must be {err}")
+            ok = False
+    return result if ok else None

@@ -1,11 +1,12 @@
 """The lock: what exactly a manifest resolved to, so every machine gets the same bytes.
 
-`lock FILE` writes `<stem>.lock.json` next to the manifest: for each registry
-model the registry's manifest digest its tag resolves to now, for each custom
-model a hash of its create request (local weights by their sha256). With
-`apply --locked` the lock's digests act as pins and a custom definition must
-hash the same; anything else is refused before any change. `drift` reads the
-lock when one exists.
+`<stem>.lock.json` beside the manifest holds, for each registry model, the
+registry's manifest digest its tag resolved to, and for each custom model a
+hash of its create request (local weights by their sha256). This module reads
+it and holds the manifest to it: with `apply --locked` the lock's digests act
+as pins and a custom definition must hash the same; anything else is refused
+before any change. `drift` reads the lock when one exists. Writing one asks
+the registries (network I/O): that is reconcile/lock_write.py.
 """
 
 from __future__ import annotations
@@ -18,15 +19,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from provisioner.custom.blobs import HashCache, read_regular, weight_files
-from provisioner.custom.modelfile import create_request
+from provisioner.custom.files import read_regular, weight_files
+from provisioner.custom.hash_cache import HashCache
+from provisioner.custom.modelfile.request import create_request
 from provisioner.errors import LockError
-from provisioner.manifest.lock_path import lock_path
 from provisioner.names import ModelName
 from provisioner.types.manifest import CreateSpec, Manifest, ModelSpec
 
 LOCK_VERSION = 1
 MAX_LOCK_BYTES = 16 << 20  # a lock of 100,000 models is about 15 MB
+
+
+def lock_path(manifest_path: Path) -> Path:
+    """Where a manifest's lock lives: `<stem>.lock.json` beside it."""
+    name = manifest_path.name
+    stem = name.rsplit(".", 1)[0] if name.endswith((".yaml", ".yml")) else name
+    return manifest_path.with_name(f"{stem}.lock.json")
 
 
 @dataclass(frozen=True)
@@ -62,6 +70,23 @@ def definition_hash(spec: CreateSpec, cache: HashCache) -> str:
     body.pop("stream", None)
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
     return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Moved:
+    """A model whose locked digest changed since the previous lock."""
+
+    model: str
+    old: str
+    new: str
+
+
+@dataclass(frozen=True)
+class LockWritten:
+    path: Path
+    registry: dict[str, str]
+    custom: dict[str, str]
+    moved: tuple[Moved, ...] = ()
 
 
 def read_lock(manifest: Manifest) -> Lock | None:

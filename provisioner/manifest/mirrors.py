@@ -10,12 +10,13 @@ A prefix (`mirror.corp:5000/ollama`) takes the place of the namespace: an
 Ollama name has exactly one namespace level (host/namespace/model:tag, with no
 `/` in any part), so `mirror.corp:5000/ollama/library/llama3.2` cannot be
 pulled; `mirror.corp:5000/ollama/llama3.2` can. Two declared models that would
-land on one mirror name are a manifest error (see load.py).
+land on one mirror name are a manifest error, and the same two are refused by
+`mirror --to HOST/PREFIX`: both ask `shared_names`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from provisioner.names import ModelName
 from provisioner.types.manifest import Mirror
@@ -35,3 +36,21 @@ def mirror_name(name: ModelName, mirror: Mirror) -> ModelName:
 def route(name: ModelName, mirrors: Mapping[str, Mirror]) -> Mirror | None:
     """The mirror a model pulls through, or None: its registry has no mirror entry."""
     return mirrors.get(name.host.lower()) if mirrors else None
+
+
+def shared_names(
+    names: Sequence[ModelName], mirror_of: Callable[[ModelName], Mirror | None]
+) -> list[tuple[int, int]]:
+    """(first, other) indexes of two different models that would have one name on their
+    mirror, as a prefix that takes the place of the namespace can make them. `mirror_of`
+    gives the mirror a name goes through (None: it has none, nothing to compare)."""
+    first_by_key: dict[tuple[str, str, str, str], int] = {}
+    shared = []
+    for i, name in enumerate(names):
+        mirror = mirror_of(name)
+        if mirror is None:
+            continue
+        first = first_by_key.setdefault(mirror_name(name, mirror).key, i)
+        if names[first].key != name.key:
+            shared.append((first, i))
+    return shared

@@ -71,16 +71,6 @@ def load_schema(name: str) -> dict[str, Any]:
 
 
 @functools.cache
-def parameter_types() -> dict[str, tuple[str, bool]]:
-    """Each model parameter's JSON type ("array" for stop) and whether it is deprecated."""
-    properties = manifest_schema()["$defs"]["parameters"]["properties"]
-    return {
-        name: (p["type"] if isinstance(p["type"], str) else "array", bool(p.get("deprecated")))
-        for name, p in properties.items()
-    }
-
-
-@functools.cache
 def _validator(name: str = SCHEMA_NAME) -> Draft202012Validator:
     from jsonschema import Draft202012Validator
 

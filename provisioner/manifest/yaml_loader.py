@@ -21,6 +21,7 @@ from typing import Any, NamedTuple
 import yaml
 
 from provisioner.errors import Position, Problem, YamlFailure
+from provisioner.manifest.yaml_errors import mark_position, syntax_problem
 
 MAX_DEPTH = 64
 MIN_ALIAS_BUDGET = 10_000  # nodes an alias may add, at least; more for larger files
@@ -64,11 +65,6 @@ class Mapping(Node):
 @dataclass(eq=False)
 class Sequence(Node):
     items: list[Node] = field(default_factory=list)
-
-
-def _at(mark: Any) -> tuple[int, int]:
-    """1-based (line, column) of a parser mark (the stubs allow None)."""
-    return (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
 
 
 def resolve_plain(text: str) -> ScalarValue:
@@ -156,7 +152,7 @@ class _Composer:
                 if self.documents > 1:
                     mark = event.start_mark
                     raise YamlFailure(
-                        *_at(mark),
+                        *mark_position(mark),
                         "a second YAML document starts here; a manifest is one document "
                         "(remove this '---' or split the file)",
                     )
@@ -182,7 +178,7 @@ class _Composer:
             return name
         shown = "!!" + tag[len(_CORE) :] if tag.startswith(_CORE) else tag
         mark = event.start_mark
-        self.problem(*_at(mark), f"unsupported YAML tag {shown!r}; remove the tag")
+        self.problem(*mark_position(mark), f"unsupported YAML tag {shown!r}; remove the tag")
         return None
 
     def scalar(self, event: yaml.ScalarEvent) -> Scalar:
@@ -200,10 +196,10 @@ class _Composer:
             value = resolve_plain(text)
             wanted: Any = {"int": int, "float": (int, float), "bool": bool, "null": type(None)}[tag]
             if (isinstance(value, bool) and tag != "bool") or not isinstance(value, wanted):
-                self.problem(*_at(start), f"{text!r} is not a valid !!{tag}")
+                self.problem(*mark_position(start), f"{text!r} is not a valid !!{tag}")
                 value = text
         node = Scalar(
-            *_at(start),
+            *mark_position(start),
             value=value,
             text=text,
             plain=plain,
@@ -221,14 +217,18 @@ class _Composer:
         mark = event.start_mark
         name = event.anchor or ""
         if name in self.open_anchors:
-            raise YamlFailure(*_at(mark), f"alias '*{name}' refers to a node that contains it")
+            raise YamlFailure(
+                *mark_position(mark), f"alias '*{name}' refers to a node that contains it"
+            )
         node = self.anchors.get(name)
         if node is None:
-            raise YamlFailure(*_at(mark), f"unknown alias '*{name}'; define '&{name}' first")
+            raise YamlFailure(
+                *mark_position(mark), f"unknown alias '*{name}'; define '&{name}' first"
+            )
         self.alias_nodes += node.size
         if self.alias_nodes > max(MIN_ALIAS_BUDGET, self.nodes):
             raise YamlFailure(
-                *_at(mark),
+                *mark_position(mark),
                 "aliases expand this document too much (more nodes than the file itself); "
                 "use fewer nested aliases",
             )
@@ -237,13 +237,13 @@ class _Composer:
     def open(self, event: yaml.CollectionStartEvent) -> None:
         mark = event.start_mark
         if len(self.stack) >= MAX_DEPTH:
-            raise YamlFailure(*_at(mark), f"nested more than {MAX_DEPTH} levels deep")
+            raise YamlFailure(*mark_position(mark), f"nested more than {MAX_DEPTH} levels deep")
         if isinstance(event, yaml.MappingStartEvent):
             tag_ok = self.check_tag(event, ("map",)) is not None or event.tag in (None, "!")
-            node: Mapping | Sequence = Mapping(*_at(mark))
+            node: Mapping | Sequence = Mapping(*mark_position(mark))
         else:
             tag_ok = self.check_tag(event, ("seq",)) is not None or event.tag in (None, "!")
-            node = Sequence(*_at(mark))
+            node = Sequence(*mark_position(mark))
         if not tag_ok:
             self.flagged.add(id(node))
         if event.anchor is not None:
@@ -286,7 +286,7 @@ class _Composer:
         depth = len(self.stack)
         if depth + node.height > MAX_DEPTH + 1:
             mark = event.start_mark
-            raise YamlFailure(*_at(mark), f"nested more than {MAX_DEPTH} levels deep")
+            raise YamlFailure(*mark_position(mark), f"nested more than {MAX_DEPTH} levels deep")
         parent = frame.node
         if isinstance(parent, Sequence):
             parent.items.append(node)
@@ -330,7 +330,7 @@ def compose(text: str, file: str) -> Composed:
         fatal = Problem(Position(file, e.line, e.column), "", e.message)
         return Composed(None, [*composer.problems, fatal], set())
     except yaml.MarkedYAMLError as e:
-        return Composed(None, [_syntax_problem(e, text, file)], set())
+        return Composed(None, [syntax_problem(e, text, file)], set())
     except yaml.reader.ReaderError as e:
         line, column = position_in(text, e.position)
         code = e.character if isinstance(e.character, int) else ord(str(e.character)[:1] or " ")
@@ -340,44 +340,6 @@ def compose(text: str, file: str) -> Composed:
         message = f"invalid YAML: {e}".splitlines()[0]
         return Composed(None, [Problem(Position(file, 1, 1), "", message)], set())
     return Composed(root, composer.problems, composer.flagged)
-
-
-_SYNTAX_HINTS = {
-    "found a tab character that violates indentation": (
-        "a tab is used for indentation; indent with spaces"
-    ),
-    "mapping values are not allowed in this context": (
-        "unexpected ':' here; quote a value that contains ': ', or check the indentation"
-    ),
-    "did not find expected key": "expected 'key: value' here; check the indentation",
-    "could not find expected ':'": "expected 'key: value' here; check the indentation",
-    "did not find expected '-' indicator": (
-        "expected a '- ' list item here; check the indentation"
-    ),
-    "did not find expected ',' or ']'": "a '[' list is not closed with ']', or needs quotes",
-    "did not find expected ',' or '}'": "a '{' mapping is not closed with '}', or needs quotes",
-    "found unexpected end of stream": "a quoted value is not closed; add the closing quote",
-    "found undefined tag handle": "unsupported YAML tag; remove the tag",
-}
-
-
-def _syntax_problem(e: yaml.MarkedYAMLError, text: str, file: str) -> Problem:
-    problem = e.problem or "invalid YAML"
-    mark = e.problem_mark or e.context_mark
-    line, column = _at(mark)
-    message = _SYNTAX_HINTS.get(problem)
-    if problem == "found unexpected end of stream" and e.context_mark is not None:
-        line, column = _at(e.context_mark)
-    if problem == "found character that cannot start any token" and mark is not None:
-        char = text[mark.index] if mark.index < len(text) else ""
-        if char == "\t":
-            message = "a tab is used for indentation; indent with spaces"
-        else:
-            message = f"a value cannot start with {char!r}; put the value in quotes"
-    if message is None:
-        context = f" ({e.context})" if e.context else ""
-        message = f"invalid YAML: {problem}{context}"
-    return Problem(Position(file, line, column), "", message)
 
 
 def to_plain(node: Node) -> Any:

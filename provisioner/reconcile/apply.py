@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from provisioner.custom.blobs import HashCache
-from provisioner.custom.modelfile import create_request
+from provisioner.custom.hash_cache import HashCache
+from provisioner.custom.modelfile.request import create_request
 from provisioner.custom.upload import ensure_blobs, remember_build
 from provisioner.errors import Cancelled, LocalFileError, NotFound, ServerError, VersionTooOld
 from provisioner.names import Key, ModelName

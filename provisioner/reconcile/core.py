@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from provisioner.custom.blobs import HashCache
+from provisioner.custom.hash_cache import HashCache
 from provisioner.errors import LockError, Refused
 from provisioner.manifest.lock import Disagreement, apply_lock, read_lock
 from provisioner.manifest.targets import for_labels, select

@@ -1,21 +1,27 @@
-"""Writing the lock (`ollama-provision lock`): ask each registry what every tag is now,
-hash every custom definition, write `<stem>.lock.json` atomically and say what moved.
+"""`lock`: resolve a manifest and write `<stem>.lock.json` beside it.
 
-Here in the core, not in manifest/: writing asks the registries (network I/O), while
-reading a lock (manifest/lock.py) only reads a file.
+Resolving asks each registry what every tag is now (one manifest GET per
+unpinned registry model) and hashes every custom definition (local weights by
+content, through the hash cache); the file format, and reading it back, is
+manifest/lock.py. The lock is written atomically: a reader sees the old one or
+the new one, never half of either.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from pathlib import Path
 
 from provisioner.atomic import write_atomically
-from provisioner.custom.blobs import HashCache
+from provisioner.custom.hash_cache import HashCache
 from provisioner.errors import LockError
-from provisioner.manifest.lock import LOCK_VERSION, definition_hash, read_lock
-from provisioner.manifest.lock_path import lock_path
+from provisioner.manifest.lock import (
+    LOCK_VERSION,
+    LockWritten,
+    Moved,
+    definition_hash,
+    lock_path,
+    read_lock,
+)
 from provisioner.server.registry import fetch_manifest
 from provisioner.types.manifest import Manifest
 
@@ -35,23 +41,6 @@ def resolve(
         elif spec.kind == "custom" and spec.create is not None:
             custom[spec.name.display] = definition_hash(spec.create, cache)
     return registry, custom
-
-
-@dataclass(frozen=True)
-class Moved:
-    """A model whose locked digest changed since the previous lock."""
-
-    model: str
-    old: str
-    new: str
-
-
-@dataclass(frozen=True)
-class LockWritten:
-    path: Path
-    registry: dict[str, str]
-    custom: dict[str, str]
-    moved: tuple[Moved, ...] = ()
 
 
 def write_lock(manifest: Manifest, cache: HashCache | None = None) -> LockWritten:

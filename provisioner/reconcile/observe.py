@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
-from provisioner.custom.blobs import HashCache
+from provisioner.custom.hash_cache import HashCache
 from provisioner.errors import InvalidName, ServerError, WeightsNotFound
 from provisioner.manifest.mirrors import mirror_name, route
 from provisioner.names import Key, parse_name

@@ -25,10 +25,10 @@ from typing import TYPE_CHECKING, Any
 import jsonschema
 
 from provisioner.atomic import write_atomically
-from provisioner.custom.blobs import read_regular
+from provisioner.custom.files import read_regular
 from provisioner.errors import StalePlan, UsageError
 from provisioner.manifest.load import MAX_MANIFEST_BYTES, STDIN, load_manifest
-from provisioner.manifest.lock_path import lock_path  # (folded into manifest.lock by issue 17)
+from provisioner.manifest.lock import lock_path
 from provisioner.manifest.schema import load_schema
 from provisioner.reconcile.actions import Action, Copy, Pull, reason
 from provisioner.reconcile.plan import Plan

@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 from provisioner.errors import Problem
 from provisioner.manifest.check import FileCheck
+from provisioner.manifest.lock import LockWritten
 from provisioner.reconcile.actions import Action, Copy, Drift, Pull, Warm, effect, reason
 from provisioner.reconcile.apply import Result
 from provisioner.reconcile.core import Applied, LockUse, Planned, StatusReport
-from provisioner.reconcile.lock_write import LockWritten
 from provisioner.reconcile.plan import Plan
 from provisioner.views.rows import status_rows
 

@@ -13,10 +13,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from provisioner.manifest.check import FileCheck
+from provisioner.manifest.lock import LockWritten
 from provisioner.reconcile.actions import Action, Copy, Drift, Pull, effect, reason
 from provisioner.reconcile.apply import Result
 from provisioner.reconcile.core import Applied, LockUse, Planned, StatusReport
-from provisioner.reconcile.lock_write import LockWritten
 from provisioner.reconcile.plan import Plan
 from provisioner.server.hosts import ResolvedHost
 from provisioner.server.retry import RetryEvent

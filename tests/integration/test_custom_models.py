@@ -25,7 +25,7 @@ from pathlib import Path
 import httpx
 
 import provisioner
-from provisioner.custom.blobs import HashCache, sha256_file
+from provisioner.custom.hash_cache import HashCache, sha256_file
 from provisioner.manifest.load import load_manifest
 from provisioner.reconcile.observe import observe_server
 from provisioner.reconcile.plan import make_plan

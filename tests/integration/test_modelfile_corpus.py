@@ -22,8 +22,11 @@ from typing import Any
 
 import pytest
 
-from provisioner.custom.blobs import sha256_file, weight_files
-from provisioner.custom.modelfile import create_request, decode_modelfile, parse_modelfile
+from provisioner.custom.files import weight_files
+from provisioner.custom.hash_cache import sha256_file
+from provisioner.custom.modelfile.grammar import decode_modelfile
+from provisioner.custom.modelfile.parse import parse_modelfile
+from provisioner.custom.modelfile.request import create_request
 from provisioner.errors import ModelfileError
 from tests.testbed.build import VERSIONS, ensure_parser
 from tests.testbed.tiny_models import write_completion_model, write_lora_adapter

@@ -16,17 +16,11 @@ import gguf
 import numpy as np
 import pytest
 
-from provisioner.custom.blobs import (
-    CHUNK,
-    HashCache,
-    gguf_chat_template,
-    read_regular,
-    sha256_file,
-    show_weights,
-    weight_files,
-)
+from provisioner.custom.files import read_regular, weight_files
+from provisioner.custom.gguf import gguf_chat_template
+from provisioner.custom.hash_cache import CHUNK, HashCache, sha256_file
+from provisioner.custom.weights import LocalWeights, build_key, show_weights
 from provisioner.errors import WeightsNotFound
-from provisioner.types.state import LocalWeights, build_key
 from provisioner.types.wire import ShowResult
 from tests.testbed.tiny_models import write_completion_model, write_lora_adapter
 

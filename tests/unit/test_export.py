@@ -7,14 +7,9 @@ from typing import Any
 
 import pytest
 
-from provisioner.export.build import (
-    Export,
-    Group,
-    build_export,
-    group_tags,
-    origin_of,
-    plain_http_likely,
-)
+from provisioner.export.build import Export, build_export
+from provisioner.export.groups import Group, group_tags, plain_http_likely
+from provisioner.export.origin import origin_of
 from provisioner.export.render import render
 from provisioner.manifest.load import load_manifest
 from provisioner.names import parse_name

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from provisioner.custom.modelfile import decode_modelfile, parse_modelfile, to_modelfile
+from provisioner.custom.modelfile.grammar import decode_modelfile
+from provisioner.custom.modelfile.parse import parse_modelfile
+from provisioner.custom.modelfile.write import to_modelfile
 from provisioner.custom.printable import GO_UNICODE_VERSION, is_printable, not_printable_ranges
 from provisioner.errors import ManifestError, ModelfileError
 from provisioner.manifest.load import load_manifest
@@ -224,7 +226,9 @@ def test_a_problem_with_an_inline_modelfiles_base_is_at_its_from_line(
 
 _CHECK = """
 from pathlib import Path
-from provisioner.custom.modelfile import decode_modelfile, parse_modelfile, to_modelfile
+from provisioner.custom.modelfile.grammar import decode_modelfile
+from provisioner.custom.modelfile.parse import parse_modelfile
+from provisioner.custom.modelfile.write import to_modelfile
 text = "FROM x\\nSYSTEM You are sweet \\U0001fa77 and shy \\U0001fae8.\\u2ffc\\U0001fae9\\n"
 crlf = text.replace("\\n", "\\r\\n")
 for data in (text.encode(), text.encode("utf-16"), crlf.encode("utf-8-sig")):

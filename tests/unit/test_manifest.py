@@ -423,7 +423,7 @@ INVALID = [
             parameters: {temperature: 1e39}
         """,
         [
-            "m.yaml:5:31: parameter 'temperature' must be a finite number within the float32 "
+            "m.yaml:5:31: parameter 'temperature' must be a number within the float32 "
             "range (about ±3.4e38)"
         ],
     ),

@@ -15,14 +15,10 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from provisioner.custom.modelfile import (
-    ROLES,
-    create_request,
-    decode_modelfile,
-    parse_modelfile,
-    parse_modelfile_with_warnings,
-    to_modelfile,
-)
+from provisioner.custom.modelfile.grammar import ROLES, decode_modelfile
+from provisioner.custom.modelfile.parse import parse_modelfile, parse_modelfile_with_warnings
+from provisioner.custom.modelfile.request import create_request
+from provisioner.custom.modelfile.write import to_modelfile
 from provisioner.errors import ModelfileError
 from provisioner.types.manifest import CreateSpec
 

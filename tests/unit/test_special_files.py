@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from provisioner.custom.modelfile import parse_modelfile, special_file
+from provisioner.custom.modelfile.parse import parse_modelfile
+from provisioner.custom.modelfile.paths import special_file
 from provisioner.errors import ManifestError, ModelfileError
 from provisioner.manifest.load import load_manifest
 
