@@ -351,7 +351,7 @@ def test_onboarding_without_a_manifest_or_the_tool(tmp_path: Path) -> None:
     no_tool = run([str(ONBOARDING)], {"OLLAMA_PROVISION": "no-such-ollama-provision"})
     assert no_tool.returncode == 2
     # The README's install section, the same command.
-    install = "pipx install git+https://github.com/ollama-provision/ollama-provision@v0.1.0"
+    install = "pipx install git+https://github.com/ollama-provision/ollama-provision@main"
     assert install in (ROOT / "README.md").read_text()
     assert install in no_tool.stderr
     wheel = "./dist/ollama_provision-0.1.0-py3-none-any.whl"
