@@ -17,64 +17,56 @@ CHANGELOG = Path(__file__).resolve().parent.parent / "CHANGELOG.md"
 _HEADING = re.compile(r"^## \[?(?P<name>[^\]\s]+)\]?", re.MULTILINE)
 
 
+def _git(*args: str) -> str:
+    """git's answer in the CHANGELOG's folder; OSError/SubprocessError when it fails."""
+    return subprocess.run(
+        ["git", *args],
+        cwd=CHANGELOG.parent,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    ).stdout.strip()
+
+
 def _commits_since(heading: str) -> int:
     """Commits after the one that last wrote `heading` into the CHANGELOG."""
     try:
-        found = subprocess.run(
-            [
-                "git",
-                "log",
-                "-1",
-                "--format=%H",
-                "-G",
-                f"^{re.escape(heading)}$",
-                "--",
-                CHANGELOG.name,
-            ],
-            cwd=CHANGELOG.parent,
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=True,
-        ).stdout.strip()
+        found = _git(
+            "log", "-1", "--format=%H", "-G", f"^{re.escape(heading)}$", "--", CHANGELOG.name
+        )
         if not found:
             return 0
-        count = subprocess.run(
-            ["git", "rev-list", "--count", f"{found}..HEAD"],
-            cwd=CHANGELOG.parent,
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=True,
-        ).stdout.strip()
+        count = _git("rev-list", "--count", f"{found}..HEAD")
     except (OSError, subprocess.SubprocessError):
         return 0
     return int(count) if count.isdigit() else 0
 
 
+def _released(text: str) -> re.Match[str] | None:
+    """The heading of the top released entry (`## X.Y.Z`)."""
+    return next(
+        (m for m in _HEADING.finditer(text) if re.fullmatch(r"\d+\.\d+\.\d+", m.group("name"))),
+        None,
+    )
+
+
 def changelog_version(text: str, commits_since: int) -> str:
     """The version a CHANGELOG's text names; commits_since counts past its release."""
-    names = [m.group("name") for m in _HEADING.finditer(text)]
-    released = next((n for n in names if re.fullmatch(r"\d+\.\d+\.\d+", n)), None)
+    released = _released(text)
     if released is None:
         raise ValueError("CHANGELOG.md names no released version (## X.Y.Z)")
-    if names[0].lower() != "unreleased":
-        return released
-    major, minor, patch = released.split(".")
+    first = _HEADING.search(text)
+    if first is None or first.group("name").lower() != "unreleased":
+        return released.group("name")
+    major, minor, patch = released.group("name").split(".")
     return f"{major}.{minor}.{int(patch) + 1}.dev{commits_since}"
 
 
 def _version() -> str:
     text = CHANGELOG.read_text(encoding="utf-8")
-    released = next(
-        (
-            m.group(0)
-            for m in _HEADING.finditer(text)
-            if re.fullmatch(r"\d+\.\d+\.\d+", m.group("name"))
-        ),
-        "",
-    )
-    return changelog_version(text, _commits_since(released) if released else 0)
+    released = _released(text)
+    return changelog_version(text, _commits_since(released.group(0)) if released else 0)
 
 
 __version__ = _version()
