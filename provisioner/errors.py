@@ -16,7 +16,8 @@ ProvisionError
 └── ServerError          the Ollama server refused or failed a request
     ├── NotFound         404, or a registry that lacks the model
     ├── BadRequest       400 and other 4xx
-    │   └── AuthFailed   a registry wants credentials we lack, or refused ours
+    │   ├── AuthFailed   a registry wants credentials we lack, or refused ours
+    │   └── PlainHttp    https spoken to a plain-http server or registry (not retried)
     ├── HostNotFound     a registry host name that does not resolve (not retried)
     ├── DiskFull         the server's disk is full (not retried)
     ├── BadAnswer        an answer that is not what the endpoint gives (not JSON, wrong shape)
@@ -86,6 +87,10 @@ class AuthFailed(BadRequest):
     """The registry wants credentials we do not have, or refused the ones we sent."""
 
 
+class PlainHttp(BadRequest):
+    """TLS was spoken to a server that answers plain http: retrying cannot help."""
+
+
 class HostNotFound(ServerError):
     """A host name that does not resolve: retrying in seconds will not help."""
 
@@ -123,6 +128,12 @@ class Timeout(ConnectionFailed):
     ) -> None:
         self.stalled = stalled
         super().__init__(message, model=model, host=host)
+
+
+def unreachable(e: ServerError) -> bool:
+    """Whether the error says only that nothing answered from here (or answered 5xx):
+    a server elsewhere may still reach that host, so it proves nothing about a pull."""
+    return isinstance(e, (ConnectionFailed, HostNotFound, ServerFailure))
 
 
 class LockError(ProvisionError):

@@ -55,15 +55,19 @@ def drifted(drifts: Sequence[Drift]) -> list[Drift]:
 
 
 def drift_exit(plan: Plan, drifts: Sequence[Drift]) -> int:
-    """drift: 1 when something could not be checked, 3 on drift, else 0. `drifts` is
+    """drift: 1 when something could not be checked or the registry refused it (a
+    name it never had), 3 on drift, else 0. `drifts` is
     Planned.drifts, not plan.drifts: a manifest that differs from its lock is drift too."""
-    if unchecked(plan):
+    if plan.problems:
         return FAILED
     return DRIFT if drifted(drifts) else OK
 
 
-def apply_exit(outcome: str) -> int:
-    """apply and warm: 1 when an action failed or the run was cancelled, else 0."""
+def apply_exit(outcome: str, plan: Plan | None = None) -> int:
+    """apply and warm: 1 when an action failed or the run was cancelled, else 0. A dry
+    run exits as plan does: 1 when the plan holds a failure apply would meet."""
+    if outcome == "dry-run" and plan is not None:
+        return plan_exit(plan, exit_code=False)
     return FAILED if outcome in ("failed", "cancelled") else OK
 
 

@@ -107,4 +107,4 @@ def run(
         click.echo(text.plan_lines(applied.planned, quiet=True)[-1])
     if consent.needs_yes:
         return exit_codes.USAGE
-    return exit_codes.apply_exit(applied.outcome)
+    return exit_codes.apply_exit(applied.outcome, applied.planned.plan)

@@ -13,7 +13,6 @@ another host); httpx drops the Authorization header when a redirect leaves the h
 from __future__ import annotations
 
 import json
-import os
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -153,7 +152,8 @@ class Registry:
 
     def _unreachable(self, e: httpx.HTTPError) -> ServerError:
         hint = "" if self.insecure else " (a plain-http registry needs --to-insecure / insecure)"
-        return transport_error(e, registry_wording(self.host, "", hint), host=self.host)
+        words = registry_wording(self.host, "", hint, "--to-insecure (or insecure: true)")
+        return transport_error(e, words, host=self.host)
 
     def _failed(self, response: httpx.Response, what: str) -> ServerError:
         status = response.status_code
@@ -167,21 +167,7 @@ class Registry:
         return BadRequest(f"{said} ({_error_text(response)})", status=status, host=self.host)
 
     def _auth_failed(self, response: httpx.Response, what: str) -> AuthFailed:
-        credentials = self._credentials_for_host()
-        if credentials is None:
-            where = auth.docker_config_path(os.environ)
-            message = (
-                f"registry {self.host} requires authentication for {what}: "
-                f"log in (docker login {self.host}, which writes {where}) or set "
-                f"{auth.ENV_HOST}={self.host} with {auth.ENV_USER} and {auth.ENV_PASSWORD}"
-            )
-        else:
-            user = f" for user {credentials.username}" if credentials.username else ""
-            message = (
-                f"registry {self.host} refused the credentials{user} from "
-                f"{credentials.source} for {what}"
-            )
-        return AuthFailed(message, status=401, host=self.host)
+        return auth.auth_failed(self.host, what, self._credentials_for_host())
 
     def check_access(self, repo: str) -> None:
         """Meet the registry's challenge once, before any copying: a registry that wants

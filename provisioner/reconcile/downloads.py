@@ -1,12 +1,16 @@
-"""What a plan's pulls will download: registry manifests' blob sizes minus the blobs
-the server already has.
+"""What a plan's pulls will meet at their registries, and what they will download.
 
 Asked only for pulls the plan holds (a no-op plan asks nothing): one manifest
 read per pull from the registry it pulls from (the mirror's, through a mirror;
-reused when observe read it already), then HEAD /api/blobs/<digest> on the
-server for each distinct blob (Ollama answers 200 when it has it). A registry
-that cannot be read leaves that pull's size unknown; the plan is not failed for
-it (the pull will say why). A blob two pulls share is counted once in the total.
+reused when observe read it already), bounded, retried once, in parallel; then
+HEAD /api/blobs/<digest> on the server for each distinct blob (Ollama answers
+200 when it has it). What the registry answers decides the pull, so a plan is a
+faithful preview of apply (which runs this same check): a model or tag the
+registry does not have, a refusal, or TLS spoken to a plain-http registry makes
+the pull a failure of that model, in the registry's words. A registry that
+cannot be reached from here proves nothing about the server (it may sit
+elsewhere): the pull stands and the plan says, once per registry, that it was
+not checked. A blob two pulls share is counted once in the total.
 """
 
 from __future__ import annotations
@@ -14,41 +18,82 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
-from provisioner.errors import ServerError
+from provisioner.errors import ServerError, unreachable
 from provisioner.names import Key
 from provisioner.reconcile.actions import Action, Pull
-from provisioner.reconcile.plan import Plan
+from provisioner.reconcile.plan import Failure, Plan
 from provisioner.server.client import Client
 from provisioner.server.registry import RemoteManifest, fetch_manifest
-from provisioner.server.retry import NO_RETRY
+from provisioner.server.retry import RetryPolicy
 
 PARALLEL = 4
+CHECK_RETRY = RetryPolicy(attempts=2, total_seconds=20.0, initial_wait=0.5, max_wait=2.0)
 
 
-def _manifest(pull: Pull) -> RemoteManifest | None:
+@dataclass(frozen=True)
+class Checked:
+    """What the registries said of the plan's pulls."""
+
+    manifests: dict[Key, RemoteManifest]
+    refused: dict[Key, ServerError]  # the registry answered no: the pull will fail
+    unreachable: dict[str, ServerError]  # by registry host: not checked from here
+
+
+def _read(pull: Pull) -> RemoteManifest | ServerError:
     name = pull.source.name if pull.source is not None else pull.model
     try:
-        return fetch_manifest(name, insecure=pull.insecure, timeout=10.0, retry=NO_RETRY)
-    except ServerError:
-        return None
+        return fetch_manifest(name, insecure=pull.insecure, timeout=10.0, retry=CHECK_RETRY)
+    except ServerError as e:
+        return e
 
 
-def pull_manifests(
-    plan: Plan, known: Mapping[Key, RemoteManifest | ServerError]
-) -> dict[Key, RemoteManifest]:
-    """The registry manifest of every pull in the plan that can be read."""
+def check_pulls(plan: Plan, known: Mapping[Key, RemoteManifest | ServerError]) -> Checked:
+    """The registry manifest of every pull in the plan, or why there is none."""
     pulls = [a for a in plan.changes if isinstance(a, Pull)]
-    found = {
-        p.model.key: m for p in pulls if isinstance(m := known.get(p.model.key), RemoteManifest)
-    }
-    todo = [p for p in pulls if p.model.key not in found]
-    if todo:
-        with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
-            for pull, manifest in zip(todo, pool.map(_manifest, todo), strict=True):
-                if manifest is not None:
-                    found[pull.model.key] = manifest
-    return found
+    checked = Checked({}, {}, {})
+    for p in pulls:
+        if isinstance(m := known.get(p.model.key), RemoteManifest):
+            checked.manifests[p.model.key] = m
+    todo = [p for p in pulls if p.model.key not in checked.manifests]
+    if not todo:
+        return checked
+    with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
+        for pull, answer in zip(todo, pool.map(_read, todo), strict=True):
+            if isinstance(answer, RemoteManifest):
+                checked.manifests[pull.model.key] = answer
+            elif unreachable(answer):
+                host = (pull.source.name if pull.source is not None else pull.model).host
+                checked.unreachable.setdefault(host.lower(), answer)
+            else:
+                checked.refused[pull.model.key] = answer
+    return checked
+
+
+def with_checks(plan: Plan, checked: Checked) -> Plan:
+    """The plan with each refused pull turned into a failure of its model (in the
+    registry's words) and a warning per registry not checked. Pure."""
+    if not checked.refused and not checked.unreachable:
+        return plan
+    failures = [
+        Failure(a.model, checked.refused[a.model.key].reason(), a.drift, refused=True)
+        for a in plan.actions
+        if isinstance(a, Pull) and a.model.key in checked.refused
+    ]
+    actions = tuple(
+        a for a in plan.actions if not (isinstance(a, Pull) and a.model.key in checked.refused)
+    )
+    unchecked = tuple(
+        f"not checked: {host} unreachable from here ({e.reason()}); the server may still reach it"
+        for host, e in sorted(checked.unreachable.items())
+    )
+    return dataclasses.replace(
+        plan,
+        actions=actions,
+        failures=(*plan.failures, *failures),
+        unchecked=(*plan.unchecked, *unchecked),
+    )
 
 
 def missing_blobs(client: Client, digests: set[str]) -> set[str] | None:
@@ -82,8 +127,11 @@ def download_sizes(plan: Plan, manifests: Mapping[Key, RemoteManifest], missing:
 def with_downloads(
     plan: Plan, client: Client, known: Mapping[Key, RemoteManifest | ServerError]
 ) -> tuple[Plan, dict[Key, RemoteManifest]]:
-    """Ask the registries and the server what the plan's pulls will download."""
-    manifests = pull_manifests(plan, known)
+    """Ask the registries what the plan's pulls will meet and the server what they
+    will download."""
+    checked = check_pulls(plan, known)
+    plan = with_checks(plan, checked)
+    manifests = checked.manifests
     if not manifests:
         return plan, manifests
     digests = {d for m in manifests.values() for d, _ in m.blobs}

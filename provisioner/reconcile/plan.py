@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 
 from provisioner.custom.definition import definition_differences
-from provisioner.errors import ServerError
+from provisioner.errors import ServerError, unreachable
 from provisioner.manifest.mirrors import mirror_name, route
 from provisioner.names import Key, ModelName
 from provisioner.reconcile.actions import (
@@ -46,6 +46,9 @@ class Failure:
     model: ModelName
     message: str
     drift: Drift | None = None
+    # The registry answered no (no such model or tag, a refusal, a pin it no longer
+    # serves): drift cannot be the whole answer, so drift exits 1 as plan does.
+    refused: bool = False
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,9 @@ class Plan:
     # Bytes the pulls will download (each blob once), None when not known: set by
     # reconcile/downloads.py, which asks the registries and the server.
     download_bytes: int | None = None
+    # Registries this machine could not reach to check a pull (the server may reach
+    # them): one warning each, and the pulls stand.
+    unchecked: tuple[str, ...] = ()
 
     @property
     def changes(self) -> tuple[Change, ...]:
@@ -73,6 +79,11 @@ class Plan:
         found = [a.drift for a in self.changes]
         found += [f.drift for f in self.failures if f.drift is not None]
         return (*found, *self.extras)
+
+    @property
+    def problems(self) -> tuple[Failure, ...]:
+        """The failures that are not drift alone: what makes drift exit 1."""
+        return tuple(f for f in self.failures if f.drift is None or f.refused)
 
     @property
     def nothing_to_do(self) -> bool:
@@ -112,7 +123,11 @@ def _plan_registry(b: _Builder, spec: ModelSpec, have: ServerModel | None) -> No
     if isinstance(remote, ServerError):
         # Missing is known without the registry; only the pin or update check is not.
         missing = Drift("missing", name, "present", "absent") if have is None else None
-        b.failures.append(Failure(name, f"cannot read the registry: {remote.reason()}", missing))
+        if unreachable(remote):
+            message = f"cannot read the registry: {remote.reason()}"
+            b.failures.append(Failure(name, message, missing))
+        else:
+            b.failures.append(Failure(name, remote.reason(), missing, refused=True))
         return
     if have is not None and (pin is None or pin_matches(spec, have)):
         if remote is None or remote.matches(have.digest):
@@ -140,7 +155,7 @@ def _plan_registry(b: _Builder, spec: ModelSpec, have: ServerModel | None) -> No
         )
         pinned = f"locked to {pin} in {spec.pinned_by}" if spec.pinned_by else f"pinned {pin}"
         message = f"{pinned} but the registry serves {serves} for tag {name.tag}; {fix}"
-        b.failures.append(Failure(name, message, drift))
+        b.failures.append(Failure(name, message, drift, refused=True))
         return
     b.pull(name, drift, spec.insecure, Pin(pin, (remote.digest, remote.reserialized_digest)))
 

@@ -166,6 +166,7 @@ class Client:
             unresolved=f"cannot resolve the host of {where} ({self._hint})",
             refused=f"cannot connect to {where}: is Ollama running there? ({self._hint})",
             broken=f"connection to {where} failed: {{exc}}",
+            plain_http=f"{where} answers plain http, not TLS: use {_as_http(where)}",
         )
         return transport_error(exc, words, host=where, model=model)
 
@@ -498,3 +499,7 @@ class Client:
     def unload(self, model: str) -> None:
         body = {"model": model, "keep_alive": 0, "stream": False}
         self._request("POST", "/api/generate", model=model, body=body)
+
+
+def _as_http(url: str) -> str:
+    return "http://" + url.removeprefix("https://")

@@ -20,6 +20,7 @@ from provisioner.errors import (
     DiskFull,
     HostNotFound,
     NotFound,
+    PlainHttp,
     ServerError,
     ServerFailure,
     Timeout,
@@ -40,6 +41,7 @@ class Wording:
     unresolved: str
     refused: str
     broken: str  # connected, then the exchange failed
+    plain_http: str = "{exc}"  # https asked, the other end answered plain http
 
 
 def transport_error(
@@ -51,6 +53,8 @@ def transport_error(
     if isinstance(exc, httpx.TimeoutException):
         kind: type[ServerError] = Timeout
         text = words.timeout
+    elif answers_plain_http(exc):
+        kind, text = PlainHttp, words.plain_http
     elif unresolvable(exc):
         kind, text = HostNotFound, words.unresolved
     elif isinstance(exc, httpx.ConnectError):
@@ -66,6 +70,15 @@ def unresolvable(exc: httpx.HTTPError) -> bool:
     return isinstance(exc, httpx.ConnectError) and any(
         s in text for s in ("Name or service not known", "nodename nor servname", "getaddrinfo")
     )
+
+
+# What OpenSSL says when the bytes after our ClientHello are an HTTP answer, not TLS.
+_NOT_TLS = ("WRONG_VERSION_NUMBER", "wrong version number", "record layer failure")
+
+
+def answers_plain_http(exc: httpx.HTTPError) -> bool:
+    """Whether a TLS handshake failed because the other end speaks plain http."""
+    return isinstance(exc, httpx.ConnectError) and any(s in str(exc) for s in _NOT_TLS)
 
 
 def body_kind(response: httpx.Response) -> str:

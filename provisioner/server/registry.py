@@ -96,7 +96,9 @@ def _unreachable(e: httpx.HTTPError, name: ModelName, insecure: bool) -> ServerE
     return transport_error(e, words, host=host, model=name.display)
 
 
-def registry_wording(host: str, unresolved_hint: str, plain_http_hint: str) -> Wording:
+def registry_wording(
+    host: str, unresolved_hint: str, plain_http_hint: str, insecure_fix: str = "insecure: true"
+) -> Wording:
     """How a registry's connection failures read, for the manifest reads and the mirror."""
     unresolved = f"cannot resolve the registry host {host} (no such host)"
     reach = f"cannot reach registry {host}: {{exc}}{plain_http_hint}"
@@ -105,6 +107,7 @@ def registry_wording(host: str, unresolved_hint: str, plain_http_hint: str) -> W
         unresolved=f"{unresolved}: {unresolved_hint}" if unresolved_hint else unresolved,
         refused=reach,
         broken=reach,
+        plain_http=f"registry {host} speaks plain http, not https: set {insecure_fix}",
     )
 
 
@@ -120,11 +123,11 @@ def _fetch_once(
             model=shown,
         )
 
-    def get(client: httpx.Client, headers: dict[str, str]) -> httpx.Response:
+    def get(client: httpx.Client, headers: dict[str, str], where: str = url) -> httpx.Response:
         return read_bounded(
             client,
             "GET",
-            url,
+            where,
             headers=headers,
             seconds=timeout,
             limit=SMALL_ANSWER_BYTES,
@@ -135,17 +138,29 @@ def _fetch_once(
         with httpx.Client(
             timeout=timeout, follow_redirects=True, transport=bounds.transport()
         ) as client:
-            response = get(client, {"Accept": ACCEPT})
+            headers = {"Accept": ACCEPT}
+            response = get(client, headers)
             if response.status_code == 401:
                 said = response.headers.get("www-authenticate", "")
                 authorization = _authorization(client, said, name, timeout)
                 if authorization:
-                    response = get(client, {"Accept": ACCEPT, "Authorization": authorization})
+                    headers["Authorization"] = authorization
+                    response = get(client, headers)
+            if response.status_code == 404:
+                # The manifest's 404 does not say whether the repository or only the
+                # tag is missing (distribution answers MANIFEST_UNKNOWN for both); the
+                # tag list does, and names the tags there are.
+                listed = get(client, headers, url.rpartition("/manifests/")[0] + "/tags/list")
+                message = _no_such(name, shown_ref, _tags(listed))
+                raise NotFound(message, model=shown, status=404)
     except httpx.HTTPError as e:
         raise _unreachable(e, name, insecure) from e
     status = response.status_code
-    if status == 404:
-        raise NotFound(f"registry {name.host} has no {shown_ref}", model=shown, status=status)
+    if status in (401, 403):
+        from provisioner.server.registry_auth import auth_failed, find_credentials
+
+        credentials = find_credentials(name.host)
+        raise auth_failed(name.host, f"reading {shown_ref}", credentials, model=shown)
     said = f"registry {name.host} answered {status} {response.reason_phrase}"
     if status >= 500 or status == 429:
         raise ServerFailure(said, model=shown, status=status)
@@ -172,6 +187,36 @@ def _fetch_once(
         layers=layers,
         size=size,
         blobs=blobs,
+    )
+
+
+def _tags(response: httpx.Response) -> list[str] | None:
+    """The tags a repository's tag list names; None when the repository is not there
+    (or the answer is not a tag list)."""
+    if response.status_code != 200:
+        return None
+    try:
+        tags = response.json().get("tags")
+    except (ValueError, AttributeError):
+        return None
+    return [str(t) for t in tags] if isinstance(tags, list) else None
+
+
+def _no_such(name: ModelName, shown_ref: str, tags: list[str] | None) -> str:
+    """A 404 in words that say what to fix: the repository, or only the tag."""
+    repository = registry_repository(name)
+    if not tags:
+        return (
+            f"registry {name.host} has no repository {repository}: "
+            "check the model's name (and its namespace) in the manifest"
+        )
+    ref = shown_ref[len(repository) + 1 :]
+    if ref.startswith("sha256:"):
+        return f"registry {name.host} has no manifest {ref} in {repository}"
+    shown = ", ".join(sorted(tags)[:8]) + (", ..." if len(tags) > 8 else "")
+    return (
+        f"registry {name.host} has no tag {ref} of {repository} "
+        f"(it has {shown}): check the tag in the manifest"
     )
 
 

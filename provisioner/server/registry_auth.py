@@ -34,7 +34,7 @@ from typing import Any
 import httpx
 
 from provisioner import secrets
-from provisioner.errors import BadAnswer, UsageError
+from provisioner.errors import AuthFailed, BadAnswer, UsageError
 from provisioner.server.bounds import SMALL_ANSWER_BYTES, read_bounded
 
 ENV_HOST = "OLLAMA_PROVISION_REGISTRY_HOST"
@@ -250,3 +250,23 @@ def answer_challenge(
         return None
     token = fetch_token(client, challenge, credentials, seconds=seconds)
     return Answer(f"Bearer {token}", registry_wide=False) if token else None
+
+
+def auth_failed(
+    host: str, what: str, credentials: Credentials | None, *, model: str | None = None
+) -> AuthFailed:
+    """A registry's final 401/403, in one line that says what to do: log in when we had
+    no credentials, else which credentials (user, and where they came from) it refused."""
+    if credentials is None:
+        where = docker_config_path(os.environ)
+        message = (
+            f"registry {host} requires authentication for {what}: "
+            f"log in (docker login {host}, which writes {where}) or set "
+            f"{ENV_HOST}={host} with {ENV_USER} and {ENV_PASSWORD}"
+        )
+    else:
+        user = f" for user {credentials.username}" if credentials.username else ""
+        message = (
+            f"registry {host} refused the credentials{user} from {credentials.source} for {what}"
+        )
+    return AuthFailed(message, model=model, status=401, host=host)

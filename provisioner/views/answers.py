@@ -64,8 +64,7 @@ def plan_answer(planned: Planned, *, exit_code: bool, verbose: bool, quiet: bool
 def drift_answer(planned: Planned, *, verbose: bool, quiet: bool) -> Answer:
     plan = planned.plan
     drifted = exit_codes.drifted(planned.drifts)  # with the lock's
-    unchecked = exit_codes.unchecked(plan)
-    result = "failed" if unchecked else ("drift" if drifted else "in sync")
+    result = "failed" if plan.problems else ("drift" if drifted else "in sync")
     return Answer(
         exit_codes.drift_exit(plan, planned.drifts), result, len(drifted), plan.server_version,
         tuple(text.drift_lines(planned, verbose=verbose, quiet=quiet)),
@@ -91,9 +90,10 @@ def apply_answer(done: FleetApplied, *, verbose: bool, quiet: bool) -> Answer:
         actions = len(planned.plan.changes)
     else:
         actions = sum(1 for r in applied.results if r.outcome == "done" and r.action is not None)
+    code = exit_codes.apply_exit(applied.outcome, planned.plan)
     return Answer(
-        exit_codes.apply_exit(applied.outcome), _APPLY_RESULT.get(applied.outcome, "failed"),
-        actions, planned.plan.server_version, tuple(lines), json_docs.apply_document(applied),
+        code, _APPLY_RESULT.get(applied.outcome, "failed"), actions,
+        planned.plan.server_version, tuple(lines), json_docs.apply_document(applied),
         tuple(errors),
     )  # fmt: skip
 

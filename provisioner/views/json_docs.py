@@ -67,6 +67,7 @@ def plan_json(plan: Plan) -> Document:
         "in_sync": [n.display for n in plan.in_sync],
         "extra": [d.model.display for d in plan.extras],
         "download_bytes": plan.download_bytes,
+        "unchecked": list(plan.unchecked),
     }
 
 
@@ -121,11 +122,8 @@ def drift_document(planned: Planned) -> Document:
         server_version=plan.server_version,
         lock=lock_json(planned.lock),
         drift=[drift_json(d) for d in planned.drifts],
-        errors=[
-            {"model": f.model.display, "message": f.message}
-            for f in plan.failures
-            if f.drift is None
-        ],
+        errors=[{"model": f.model.display, "message": f.message} for f in plan.problems],
+        unchecked=list(plan.unchecked),
     )
 
 

@@ -74,7 +74,7 @@ def plan_document(planned: Planned) -> str:
 def drift_document(planned: Planned) -> str:
     """Drift: a headline, then one row per drifted model (undeclared ones counted)."""
     drifted = [d for d in planned.drifts if d.kind != "extra"]
-    unchecked = [f for f in planned.plan.failures if f.drift is None]
+    unchecked = list(planned.plan.problems)
     if drifted:
         headline = f"Drift: {len(drifted)} model(s) differ from the manifest"
     else:
@@ -87,8 +87,10 @@ def drift_document(planned: Planned) -> str:
             lines.append(f"| {d.kind} | `{d.model.display}` | {_cell(d.expected or '')} | "
                          f"{_cell(found)} |")  # fmt: skip
         for f in unchecked:
-            lines.append(f"| not checked | `{f.model.display}` |  | {_cell(f.message)} |")
+            said = "refused" if f.refused else "not checked"
+            lines.append(f"| {said} | `{f.model.display}` |  | {_cell(f.message)} |")
         lines.append("")
+    lines += [f"> {_cell(w)}" for w in planned.plan.unchecked]
     extras = len(planned.drifts) - len(drifted)
     if extras:
         lines += [f"{extras} undeclared model(s) left alone.", ""]

@@ -98,6 +98,7 @@ def plan_lines(planned: Planned, *, verbose: bool = False, quiet: bool = False) 
     lines = [] if quiet else [server_line(planned.target, plan.server_version)]
     lines += [] if quiet else lock_lines(planned.lock)
     lines += [f"  ! fail   {f.model.display}  ({f.message})" for f in plan.failures]
+    lines += [f"warning: {w}" for w in plan.unchecked]
     if not quiet:
         lines += [action_line(a) for a in plan.actions]
         lines += extras_lines(plan, verbose=verbose)
@@ -151,6 +152,7 @@ def drift_lines(planned: Planned, *, verbose: bool = False, quiet: bool = False)
     lines = [] if quiet else [server_line(planned.target, plan.server_version)]
     lines += [] if quiet else lock_lines(planned.lock, notes=False)
     drifted = [d for d in planned.drifts if d.kind != "extra"]
+    lines += [f"warning: {w}" for w in plan.unchecked]
     lines += [drift_line(d) for d in drifted]
     if verbose:
         lines += [drift_line(d) for d in plan.extras]
@@ -165,7 +167,7 @@ def drift_lines(planned: Planned, *, verbose: bool = False, quiet: bool = False)
 
 def failure_lines(plan: Plan) -> list[str]:
     """Problems that are not drift (a registry that cannot be read): for stderr."""
-    return [f"error: {f.model.display}: {f.message}" for f in plan.failures if f.drift is None]
+    return [f"error: {f.model.display}: {f.message}" for f in plan.problems]
 
 
 def memory(loaded: RunningModel, now: datetime | None = None) -> str:

@@ -249,6 +249,29 @@ def test_a_failing_model_fails_that_host_only(
     assert list(servers["new-1"].tags()) == [tiny]
 
 
+def test_check_mode_fails_a_host_whose_model_the_registry_lacks_as_plan_does(
+    ollama: OllamaServer, registry: FilledRegistry, tmp_path: Path
+) -> None:
+    tiny, typo = registry.name("library/tiny"), registry.name("library/tinyy")
+    manifest = _manifest(tmp_path, "typo.yaml", tiny, typo)
+    plan = run_cli("--host", ollama.url, "plan", str(manifest))
+    assert plan.code == 1, plan.out + plan.err
+    said = re.findall(rf"^  ! fail   {re.escape(typo)}  \((.*)\)$", plan.out, re.M)
+    assert len(said) == 1 and "has no repository library/tinyy" in said[0], plan.out
+    inventory = _inventory(tmp_path, {"old-1": ollama})
+    playbook = _task_playbook(tmp_path, "check", manifest=str(manifest))
+    before = len(ollama.settled_requests())
+    run = _playbook(tmp_path, registry, inventory, "--check", playbook=playbook)
+    assert run.code == 2, run.out + run.err  # the host failed: no green check
+    result = run.task("Converge")["old-1"]
+    assert result["msg"] == f"{typo}: {said[0]}"
+    assert {(a["model"], a["outcome"]) for a in result["actions"]} == {
+        (typo, "failed"),
+        (tiny, "planned"),
+    }
+    assert _mutations(ollama, before) == []
+
+
 def test_inline_models_converge_and_a_bad_one_is_one_line(
     servers: dict[str, OllamaServer], registry: FilledRegistry, tmp_path: Path
 ) -> None:
