@@ -18,7 +18,6 @@ from typing import Any, TypeVar
 
 import httpx
 
-from provisioner.digests import full_digest
 from provisioner.errors import (
     BadAnswer,
     NotFound,
@@ -26,7 +25,8 @@ from provisioner.errors import (
     ServerFailure,
     Timeout,
 )
-from provisioner.server import bounds
+from provisioner.server import answers, bounds
+from provisioner.server.answers import Shape
 from provisioner.server.failures import (
     Wording,
     error_for_response,
@@ -45,80 +45,6 @@ MAX_ANSWER_BYTES = 64 << 20
 MAX_LINE_BYTES = 1 << 20
 MAX_ERROR_BYTES = 1 << 20  # of a stream's error answer: Ollama's error is one short line
 DEFAULT_STALL = 120.0  # seconds without progress before a stream is aborted and retried
-
-
-class _Shape:
-    """Turns a missing field or a wrong type in an answer into one BadAnswer line."""
-
-    def __init__(self, host: str, method: str, path: str) -> None:
-        self.host, self.method, self.path = host, method, path
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any
-    ) -> None:
-        if kind is not None and issubclass(kind, (KeyError, TypeError, ValueError, AttributeError)):
-            raise BadAnswer(
-                f"{self.host}: {self.method} {self.path} answered JSON of an unexpected shape "
-                f"({exc}); is this an Ollama server?",
-                host=self.host,
-            ) from exc
-
-
-def _items(body: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
-    value = body.get(key) or []
-    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-        raise TypeError(f"'{key}' is not a list of objects")
-    return value
-
-
-def _list(body: Mapping[str, Any], key: str) -> list[Any]:
-    value = body.get(key) or []
-    if not isinstance(value, list):
-        raise TypeError(f"'{key}' is not a list")
-    return value
-
-
-def _text(body: Mapping[str, Any], key: str, *, required: bool = False) -> str:
-    value = body[key] if required else body.get(key, "")
-    if not isinstance(value, str):
-        raise TypeError(f"'{key}' is not text")
-    return value
-
-
-def _count(body: Mapping[str, Any], key: str) -> int:
-    value = body.get(key, 0)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"'{key}' is not a whole number")
-    return value
-
-
-def _object(body: Mapping[str, Any], key: str) -> Mapping[str, Any]:
-    value = body.get(key) or {}
-    if not isinstance(value, dict):
-        raise TypeError(f"'{key}' is not an object")
-    return value
-
-
-def _license(value: Any) -> str:
-    """Ollama sends one license as text, several as a list of texts."""
-    if isinstance(value, list):
-        return "\n".join(str(v) for v in value)
-    return value if isinstance(value, str) else ""
-
-
-def _progress(line: Mapping[str, Any], model: str, where: str) -> Progress:
-    """One stream line as a typed event; a field of the wrong type is a broken answer."""
-    status, digest = line.get("status", ""), line.get("digest")
-    total, completed = line.get("total"), line.get("completed")
-    numbers_ok = all(
-        n is None or (isinstance(n, int) and not isinstance(n, bool)) for n in (total, completed)
-    )
-    if not isinstance(status, str) or not isinstance(digest, (str, type(None))) or not numbers_ok:
-        raise BadAnswer(f"{where} sent a progress line of an unexpected shape", model=model)
-    return Progress(model, status, digest, total, completed)
 
 
 class Client:
@@ -329,7 +255,7 @@ class Client:
                 )
             if "error" in line:
                 raise error_for_stream(str(line["error"]), model, self.base_url, line.get("status"))
-            progress = _progress(line, model, where)
+            progress = answers.progress(line, model, where)
             state = (progress.status, progress.digest, progress.completed)
             now = time.monotonic()
             if state != seen:
@@ -354,61 +280,30 @@ class Client:
 
     # -- read endpoints -----------------------------------------------------
 
-    def _shaped(self, method: str, path: str) -> _Shape:
-        return _Shape(self.base_url, method, path)
+    def _shaped(self, method: str, path: str) -> Shape:
+        return Shape(self.base_url, method, path)
 
     def version(self) -> str:
         body = self._json(self._request("GET", "/api/version"), "GET", "/api/version")
         with self._shaped("GET", "/api/version"):
-            version = body["version"]
-            if not isinstance(version, str):
-                raise TypeError("version")
-            return version
+            return answers.version(body)
 
     def tags(self) -> list[TagEntry]:
         body = self._json(self._request("GET", "/api/tags"), "GET", "/api/tags")
         with self._shaped("GET", "/api/tags"):
-            return [
-                TagEntry(
-                    name=_text(m, "name", required=True),
-                    digest=full_digest(_text(m, "digest")),
-                    size=_count(m, "size"),
-                    modified_at=_text(m, "modified_at"),
-                    details=_object(m, "details"),
-                )
-                for m in _items(body, "models")
-            ]
+            return answers.tags(body)
 
     def ps(self) -> list[RunningModel]:
         body = self._json(self._request("GET", "/api/ps"), "GET", "/api/ps")
         with self._shaped("GET", "/api/ps"):
-            return [
-                RunningModel(
-                    name=_text(m, "name", required=True),
-                    digest=_text(m, "digest"),
-                    size=_count(m, "size"),
-                    size_vram=_count(m, "size_vram"),
-                    expires_at=_text(m, "expires_at"),
-                )
-                for m in _items(body, "models")
-            ]
+            return answers.running(body)
 
     def show(self, model: str, *, verbose: bool = False) -> ShowResult:
         body = {"model": model, "verbose": verbose}
         answer = self._request("POST", "/api/show", model=model, body=body)
         data = self._json(answer, "POST", "/api/show")
         with self._shaped("POST", "/api/show"):
-            return ShowResult(
-                system=_text(data, "system"),
-                template=_text(data, "template"),
-                parameters=_text(data, "parameters"),
-                license=_license(data.get("license")),
-                modelfile=_text(data, "modelfile"),
-                capabilities=tuple(str(c) for c in _list(data, "capabilities")),
-                details=_object(data, "details"),
-                messages=tuple(m for m in _list(data, "messages") if isinstance(m, dict)),
-                raw=data,
-            )
+            return answers.show(data)
 
     # -- mutating endpoints -------------------------------------------------
 

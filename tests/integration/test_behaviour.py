@@ -200,10 +200,12 @@ def test_ollama_errors_are_translated_and_dns_is_not_retried(
     result = run_cli("--host", ollama.url, "apply", str(path))
     elapsed = time.monotonic() - started
     assert result.code == 1
+    # the plan read the registry first: apply stops at that check, in its words
     assert (
-        f"  FAILED pull {nosuch}: the registry has no such model or tag "
-        "(pull model manifest: file does not exist)" in result.out
+        f"  FAILED check {nosuch}: registry {registry.host} has no repository library/nosuch: "
+        "check the model's name (and its namespace) in the manifest" in result.out
     )
+    assert "warning: not checked: nosuchhost.invalid unreachable from here" in result.out
     assert (
         f"  FAILED pull {unresolvable}: cannot resolve the registry host nosuchhost.invalid "
         "(no such host): check the host in the model's name and this machine's DNS"
