@@ -26,8 +26,8 @@ def echo_notes(manifest: Manifest | None, target: ResolvedHost | None) -> None:
     """Manifest warnings and a rewritten host, on stderr, before anything else."""
     for warning in manifest.warnings if manifest else ():
         click.echo(f"warning: {warning}", err=True)
-    if target is not None and target.note:
-        click.echo(f"note: {target.note}", err=True)
+    for note in target.notes if target is not None else ():
+        click.echo(f"note: {note}", err=True)
 
 
 def echo_retry(event: RetryEvent) -> None:

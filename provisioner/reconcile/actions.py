@@ -147,3 +147,15 @@ def reason(action: Action) -> str:
             return "warm-up: not loaded"
         case _:
             return action.drift.reason
+
+
+def where_insecure(action: Action) -> str:
+    """An implicit base inherits `insecure` from the model built on it: say where to set it."""
+    if isinstance(action, Pull) and action.source is not None:
+        return f" on its mirror ({action.source.registry}) in mirrors:"
+    if isinstance(action, Pull) and (action.drift.detail or "").startswith("base of "):
+        owner = (action.drift.detail or "").removeprefix("base of ")
+        return f" on {owner} (its base), or declare {action.model.display} with insecure: true"
+    if isinstance(action, Create) and action.base is not None:
+        return f", or declare its base {action.base.display} with insecure: true"
+    return " on this model"

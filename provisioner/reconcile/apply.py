@@ -31,6 +31,7 @@ from provisioner.reconcile.actions import (
     Source,
     Warm,
     depends_on,
+    where_insecure,
 )
 from provisioner.reconcile.plan import Plan
 from provisioner.server.client import Client
@@ -128,7 +129,7 @@ class _Runner:
                 f"{e.reason()} (server runs Ollama {self.plan.server_version}); upgrade the server"
             )
         if "plain http" in e.message:
-            return f"{e.reason()}{_plain_http_hint(action)}"
+            return f"{e.reason()}{where_insecure(action)}"
         if isinstance(action, Pull) and action.source is not None:
             return explain_source(e, action, action.source, self.options.check_source)
         return e.reason()
@@ -252,18 +253,6 @@ def explain_source(
             f"{source.registry}: apply --from needs the server on this machine ({e.message})"
         )
     return e.reason()
-
-
-def _plain_http_hint(action: Action) -> str:
-    """An implicit base inherits `insecure` from the model built on it: say where to set it."""
-    if isinstance(action, Pull) and action.source is not None:
-        return f" on its mirror ({action.source.registry}) in mirrors:"
-    if isinstance(action, Pull) and (action.drift.detail or "").startswith("base of "):
-        owner = (action.drift.detail or "").removeprefix("base of ")
-        return f" on {owner} (its base), or declare {action.model.display} with insecure: true"
-    if isinstance(action, Create) and action.base is not None:
-        return f", or declare its base {action.base.display} with insecure: true"
-    return " on this model"
 
 
 def smallest_first(pulls: list[Pull], sizes: Mapping[Key, int]) -> list[Pull]:

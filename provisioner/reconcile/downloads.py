@@ -20,9 +20,9 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from provisioner.errors import ServerError, unreachable
+from provisioner.errors import PlainHttp, ServerError, unreachable
 from provisioner.names import Key
-from provisioner.reconcile.actions import Action, Pull
+from provisioner.reconcile.actions import Action, Pull, where_insecure
 from provisioner.reconcile.plan import Failure, Plan
 from provisioner.server.client import Client
 from provisioner.server.registry import RemoteManifest, fetch_manifest
@@ -71,13 +71,18 @@ def check_pulls(plan: Plan, known: Mapping[Key, RemoteManifest | ServerError]) -
     return checked
 
 
+def _said(e: ServerError, pull: Pull) -> str:
+    """The registry's words, and where to set `insecure` when that is the fix."""
+    return f"{e.reason()}{where_insecure(pull)}" if isinstance(e, PlainHttp) else e.reason()
+
+
 def with_checks(plan: Plan, checked: Checked) -> Plan:
     """The plan with each refused pull turned into a failure of its model (in the
     registry's words) and a warning per registry not checked. Pure."""
     if not checked.refused and not checked.unreachable:
         return plan
     failures = [
-        Failure(a.model, checked.refused[a.model.key].reason(), a.drift, refused=True)
+        Failure(a.model, _said(checked.refused[a.model.key], a), a.drift, refused=True)
         for a in plan.actions
         if isinstance(a, Pull) and a.model.key in checked.refused
     ]

@@ -34,6 +34,6 @@ def connect(
         timeout=server.timeout or DEFAULT_TIMEOUT,
         stall_timeout=stall_timeout,
         on_retry=on_retry,
-        hint=HINTS.get(target.source, f"check {target.source}"),
+        hint="; ".join((HINTS.get(target.source, f"check {target.source}"), *target.notes)),
     )
     return client, target

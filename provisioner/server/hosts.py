@@ -23,7 +23,9 @@ DEFAULT_PORT = 11434
 class ResolvedHost:
     url: str  # base URL without a trailing slash, e.g. http://127.0.0.1:11434
     source: str  # "--host", "manifest", "OLLAMA_HOST" or "default"
-    note: str | None = None  # set when the address was rewritten (bind-all -> loopback)
+    # Said with the answer and with a failure alike: the address was rewritten
+    # (bind-all -> loopback), or a set OLLAMA_HOST was not used.
+    notes: tuple[str, ...] = ()
 
 
 def _split_host_port(hostport: str) -> tuple[str, str] | None:
@@ -101,10 +103,11 @@ def resolve_host(
 ) -> ResolvedHost:
     """Apply the precedence --host > manifest > OLLAMA_HOST > default. cli_source names
     where cli_host came from when that is not --host (an inventory's server entry)."""
+    env = os.environ.get("OLLAMA_HOST")
     for value, source in (
         (cli_host, cli_source),
         (manifest_host, "manifest"),
-        (os.environ.get("OLLAMA_HOST"), "OLLAMA_HOST"),
+        (env, "OLLAMA_HOST"),
     ):
         if value and value.strip():
             try:
@@ -112,5 +115,13 @@ def resolve_host(
             except UsageError as e:
                 where = "server.host in the manifest" if source == "manifest" else source
                 raise UsageError(f"{where}: {e}") from None
-            return ResolvedHost(url=url, source=source, note=note)
+            notes: tuple[str, ...] = (note,) if note else ()
+            if source != "OLLAMA_HOST" and env and env.strip():
+                notes += (_unused_env(env, source),)
+            return ResolvedHost(url=url, source=source, notes=notes)
     return ResolvedHost(url=f"http://127.0.0.1:{DEFAULT_PORT}", source="default")
+
+
+def _unused_env(env: str, source: str) -> str:
+    first = "the manifest's server.host" if source == "manifest" else source
+    return f"OLLAMA_HOST={masked(env.strip())} not used: {first} comes first"

@@ -18,6 +18,7 @@ from provisioner.reconcile.actions import Action, Copy, Drift, Pull, Warm, effec
 from provisioner.reconcile.apply import Result
 from provisioner.reconcile.core import Applied, LockUse, Planned, StatusReport
 from provisioner.reconcile.plan import Plan
+from provisioner.server.hosts import ResolvedHost
 from provisioner.views.rows import status_rows
 
 if TYPE_CHECKING:  # only export needs it: keep it out of every other command's start-up
@@ -93,9 +94,18 @@ def result_json(r: Result) -> Document:
     }
 
 
+def server_json(target: ResolvedHost) -> Document:
+    """The server a document is about, and the notes on its address (a listen address
+    rewritten to loopback, an OLLAMA_HOST not used), which stderr says in text."""
+    return {"server": target.url, "notes": list(target.notes)}
+
+
 def plan_document(planned: Planned) -> Document:
     return document(
-        "plan", server=planned.target.url, lock=lock_json(planned.lock), **plan_json(planned.plan)
+        "plan",
+        **server_json(planned.target),
+        lock=lock_json(planned.lock),
+        **plan_json(planned.plan),
     )
 
 
@@ -103,7 +113,7 @@ def apply_document(applied: Applied) -> Document:
     planned = applied.planned
     return document(
         "apply",
-        server=planned.target.url,
+        **server_json(planned.target),
         lock=lock_json(planned.lock),
         outcome=applied.outcome,
         changed=applied.changed,
@@ -118,7 +128,7 @@ def drift_document(planned: Planned) -> Document:
     plan = planned.plan
     return document(
         "drift",
-        server=planned.target.url,
+        **server_json(planned.target),
         server_version=plan.server_version,
         lock=lock_json(planned.lock),
         drift=[drift_json(d) for d in planned.drifts],
@@ -130,7 +140,7 @@ def drift_document(planned: Planned) -> Document:
 def warm_document(applied: Applied) -> Document:
     return document(
         "warm",
-        server=applied.planned.target.url,
+        **server_json(applied.planned.target),
         results=[result_json(r) for r in applied.results],
     )
 
@@ -154,7 +164,7 @@ def status_document(report: StatusReport) -> Document:
     ]
     return document(
         "status",
-        server=report.target.url,
+        **server_json(report.target),
         server_version=report.state.version,
         manifest=str(report.manifest.path) if report.manifest else None,
         lock=lock_json(report.lock),

@@ -184,11 +184,34 @@ def test_error_lines(
             "(gave up after 4 attempts)",
         ),
     ]
+    port = ollama.url.rpartition(":")[2]
+    cases += [
+        (  # the listen-address note goes with the failure (and into -o json, below)
+            ("status",),
+            {"OLLAMA_HOST": "0.0.0.0:9"},
+            1,
+            f"error: cannot connect to {DEAD}: is Ollama running there? (check OLLAMA_HOST; "
+            "0.0.0.0 is a listen address; connecting to 127.0.0.1 instead) "
+            "(gave up after 4 attempts)",
+        ),
+        (  # TLS to a plain-http server: said at once, not retried
+            ("--host", f"https://127.0.0.1:{port}", "status"),
+            {},
+            1,
+            f"error: https://127.0.0.1:{port} answers plain http, not TLS: "
+            f"use http://127.0.0.1:{port}",
+        ),
+    ]
     for args, env, code, line in cases:
         result = run_cli(*args, env=env)
         errors = [x for x in result.err.splitlines() if not x.startswith("  ")]
         assert (result.code, errors[-1]) == (code, line), (args, result.err)
         assert "<html" not in result.err.lower() and "Traceback" not in result.err
+        assert "retry" not in result.err or "gave up" in line
+    as_json = run_cli("-o", "json", "status", env={"OLLAMA_HOST": "[::]:9"})
+    error = json.loads(as_json.out)
+    assert (as_json.code, error["kind"]) == (1, "error")
+    assert ":: is a listen address; connecting to ::1 instead" in error["error"]
 
 
 def test_ollama_errors_are_translated_and_dns_is_not_retried(
@@ -248,8 +271,9 @@ def test_a_plain_http_base_gets_a_hint(
     path = write(tmp_path, f"  - name: bot\n    from: {tiny}\n    system: Be brief.\n")
     result = run_cli("--host", ollama.url, "apply", str(path))
     assert result.code == 1
-    failed = next(x for x in result.out.splitlines() if x.startswith("  FAILED pull"))
-    assert "the registry speaks plain http" in failed
+    # the plan's check of the base meets it first, and says where to set insecure
+    failed = next(x for x in result.out.splitlines() if x.startswith(f"  FAILED check {tiny}"))
+    assert f"registry {registry.host} speaks plain http, not https: set insecure: true" in failed
     assert failed.endswith(
         f"set insecure: true on bot:latest (its base), or declare {tiny} with insecure: true"
     )
@@ -276,6 +300,24 @@ def test_the_first_line_names_the_server_and_where_it_came_from(
     in_manifest.write_text(f"server:\n  host: {ollama.url}\n" + in_manifest.read_text())
     out = run_cli("plan", str(in_manifest), env={"OLLAMA_HOST": ""}).out
     assert "; from the manifest's server.host)" in out.splitlines()[0]
+
+
+def test_host_notes_are_said_on_stderr_and_in_the_json_document(
+    ollama: OllamaServer, registry: FilledRegistry, tmp_path: Path
+) -> None:
+    port = ollama.url.rpartition(":")[2]
+    listen = run_cli("-o", "json", "status", env={"OLLAMA_HOST": f"0.0.0.0:{port}"})
+    assert listen.code == 0, listen.err
+    assert json.loads(listen.out)["notes"] == [
+        "0.0.0.0 is a listen address; connecting to 127.0.0.1 instead"
+    ]
+    path = write(tmp_path, entry(registry.name("library/tiny")))
+    path.write_text(f"server:\n  host: {ollama.url}\n" + path.read_text())
+    unused = run_cli("plan", str(path), env={"OLLAMA_HOST": "elsewhere:1"})
+    assert unused.code == 0, unused.err
+    assert unused.err.splitlines() == [
+        "note: OLLAMA_HOST=elsewhere:1 not used: the manifest's server.host comes first"
+    ]
 
 
 def test_a_closed_pipe_ends_quietly(ollama: OllamaServer, tmp_path: Path) -> None:

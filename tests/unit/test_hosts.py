@@ -49,6 +49,22 @@ def test_precedence(monkeypatch: pytest.MonkeyPatch) -> None:
     assert resolve_host(None, None).source == "default"
 
 
+def test_a_set_ollama_host_that_is_not_used_is_said_in_one_note(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OLLAMA_HOST", " envhost:1 ")
+    assert resolve_host(None, "filehost:3").notes == (
+        "OLLAMA_HOST=envhost:1 not used: the manifest's server.host comes first",
+    )
+    assert resolve_host("clihost:2", None).notes == (
+        "OLLAMA_HOST=envhost:1 not used: --host comes first",
+    )
+    assert resolve_host(None, None).notes == ()  # used: nothing to say
+    monkeypatch.setenv("OLLAMA_HOST", "0.0.0.0")
+    listen, unused = resolve_host("0.0.0.0:5", None).notes
+    assert "listen address" in listen and unused.startswith("OLLAMA_HOST=0.0.0.0 not used")
+
+
 @pytest.mark.parametrize(
     ("cli_host", "manifest_host", "said"),
     [
