@@ -75,6 +75,22 @@ def _remember(ctx: click.Context, /, param: click.Parameter, value: object) -> o
     return value
 
 
+def json_requested(argv: list[str]) -> bool:
+    """Whether the command line asks for -o json, read from the words themselves: for a
+    usage error click found before it parsed the options (the last one given wins)."""
+    chosen = None
+    for i, word in enumerate(argv):
+        if word == "--":
+            break
+        if word in ("-o", "--output") and i + 1 < len(argv):
+            chosen = argv[i + 1]
+        elif word.startswith("--output="):
+            chosen = word.removeprefix("--output=")
+        elif word.startswith("-o") and len(word) > 2 and not word.startswith("--"):
+            chosen = word[2:]
+    return chosen == Output.JSON.value
+
+
 def _global(*decls: str, **attrs: Any) -> Callable[[F], F]:
     return click.option(*decls, callback=_remember, expose_value=False, **attrs)
 

@@ -57,3 +57,10 @@ def _error_document(opts: GlobalOptions, message: str, code: int, e: BaseExcepti
 
         problems = e.problems if isinstance(e, ManifestError) else ()
         click.echo(json.dumps(error_document(message, code, problems)))
+
+
+def usage_document(message: str, code: int) -> None:
+    """The error document for a usage error click found before any command ran."""
+    from provisioner.views.json_docs import error_document
+
+    click.echo(json.dumps(error_document(message.rstrip("."), code)))

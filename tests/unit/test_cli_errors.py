@@ -51,3 +51,35 @@ def test_lock_refuses_standard_input_and_writes_nothing(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "lock needs a manifest file, not standard input (-)" in result.output
     assert not list(Path.cwd().glob("<stdin>*"))
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["-o", "json", "bogus"], "No such command 'bogus'"),
+        (["-o", "json", "apply", "--parallel", "0"], "Invalid value for '--parallel'"),
+        (["--output=json", "mirror", "demo.yaml"], "Missing option '--to'"),
+        (["-ojson", "plan", "--nope"], "No such option '--nope'"),
+    ],
+)
+def test_a_usage_error_under_json_is_an_error_document_too(argv: list[str], said: str) -> None:
+    import json
+    import subprocess
+    import sys
+
+    run = subprocess.run(
+        [sys.executable, "-m", "provisioner", *argv], capture_output=True, text=True, timeout=60
+    )
+    assert run.returncode == 2
+    doc = json.loads(run.stdout)  # one document, and nothing else on stdout
+    assert (doc["kind"], doc["exit_code"]) == ("error", 2)
+    assert doc["error"].startswith(said), doc
+    assert "Usage:" in run.stderr  # stderr keeps click's usage text
+
+
+def test_json_requested_reads_the_words_as_click_would() -> None:
+    from provisioner.commands.options import json_requested
+
+    assert json_requested(["-o", "json", "x"]) and json_requested(["--output=json"])
+    assert json_requested(["-o", "text", "plan", "-o", "json"])  # the last one wins
+    assert not json_requested(["-o", "text"]) and not json_requested(["--", "-o", "json"])

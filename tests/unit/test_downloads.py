@@ -42,3 +42,34 @@ def test_nothing_known_means_no_total() -> None:
     sized = download_sizes(plan, {}, set())
     assert sized.download_bytes is None
     assert "download" not in plan_counts(sized)
+
+
+def test_refused_pulls_become_failures_and_unreachable_registries_one_warning_each() -> None:
+    from provisioner.errors import ConnectionFailed, NotFound, PlainHttp
+    from provisioner.reconcile.downloads import Checked, with_checks
+
+    typo, plain = pull("reg:5000/library/tinyy"), pull("reg:5000/library/plain")
+    far, farther = pull("far:1/library/a"), pull("far:1/library/b")
+    plan = Plan("0.11.4", (typo, plain, far, farther), ())
+    checked = Checked(
+        {},
+        {
+            typo.model.key: NotFound("registry reg:5000 has no repository library/tinyy"),
+            plain.model.key: PlainHttp("registry reg:5000 speaks plain http, not https: set x"),
+        },
+        {"far:1": ConnectionFailed("cannot reach registry far:1: refused")},
+    )
+    checked_plan = with_checks(plan, checked)
+    assert checked_plan.actions == (far, farther)  # an unreachable registry's pulls stand
+    assert [(f.model, f.refused, f.drift) for f in checked_plan.failures] == [
+        (typo.model, True, typo.drift),
+        (plain.model, True, plain.drift),
+    ]
+    assert checked_plan.failures[0].message == "registry reg:5000 has no repository library/tinyy"
+    assert checked_plan.failures[1].message.endswith("set x on this model")  # where to set it
+    assert checked_plan.unchecked == (
+        "not checked: far:1 unreachable from here (cannot reach registry far:1: refused); "
+        "the server may still reach it",
+    )
+    assert checked_plan.problems == checked_plan.failures  # drift exits 1 for these
+    assert with_checks(plan, Checked({}, {}, {})) is plan
