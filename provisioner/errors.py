@@ -184,12 +184,26 @@ class InvalidOutput(ProvisionError):
 class ModelfileError(ProvisionError):
     """A Modelfile cannot be turned into a create request; names file:line:col."""
 
-    def __init__(self, message: str, *, file: str, line: int, column: int) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str,
+        line: int,
+        column: int,
+        more: tuple[ModelfileError, ...] = (),
+    ) -> None:
         self.message = message
         self.file = file
         self.line = line
         self.column = column
+        self.more = more  # the other problems of the same Modelfile, each at its place
         super().__init__(f"{file}:{line}:{column}: {message}")
+
+    @property
+    def every(self) -> tuple[ModelfileError, ...]:
+        """This problem and the others found in the same Modelfile, in file order."""
+        return (self, *self.more)
 
 
 @dataclass(frozen=True)

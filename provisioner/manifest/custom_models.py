@@ -76,14 +76,12 @@ class CustomModels:
             where, note = _inline_position(node, *at, self.text, findings.file)
             if not note:
                 self.from_positions[path[:-1]] = where
-        if error is not None:
-            position, note = _inline_position(
-                node, error.line, error.column, self.text, findings.file
-            )
+        for one in error.every if error is not None else ():
+            position, note = _inline_position(node, one.line, one.column, self.text, findings.file)
             hint = ""
             if value.strip() and not any(c.isspace() for c in value.strip()):
                 hint = "; to read a Modelfile from disk, use 'modelfile_path'"
-            message = error.message + note + hint
+            message = one.message + note + hint
             findings.problem_elsewhere(path, Problem(position, pointer(path), message))
         for warning in warnings:
             m = _WARNING.fullmatch(warning)
@@ -106,9 +104,9 @@ class CustomModels:
         spec, warnings, error, at = self.parse(text, shown, file.parent)
         if spec is not None:
             self.from_positions[path[:-1]] = Position(shown, *at)
-        if error is not None:
-            position = Position(error.file, error.line, error.column)
-            findings.problem_elsewhere(path, Problem(position, pointer(path), error.message))
+        for one in error.every if error is not None else ():
+            position = Position(one.file, one.line, one.column)
+            findings.problem_elsewhere(path, Problem(position, pointer(path), one.message))
         for warning in warnings:
             m = _WARNING.fullmatch(warning)
             if m:

@@ -10,6 +10,7 @@ Ours: a second FROM is an error.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +18,13 @@ from provisioner.custom.modelfile.grammar import ROLES, Command, Origin, tokeniz
 from provisioner.custom.modelfile.parameters import UnknownParameter, is_deprecated, typed
 from provisioner.custom.modelfile.paths import resolve_adapter, resolve_from
 from provisioner.custom.modelfile.requires import requires
+from provisioner.errors import ModelfileError
 from provisioner.types.manifest import CreateSpec
 
 
 def parse_modelfile(text: str, *, source: str, base_dir: Path) -> CreateSpec:
-    """Parse Modelfile text into a CreateSpec; raise ModelfileError at the first problem."""
+    """Parse Modelfile text into a CreateSpec; raise ModelfileError naming the first
+    problem, with the others in `more` (a syntax error stops the reading there)."""
     return parse_modelfile_with_warnings(text, source=source, base_dir=base_dir)[0]
 
 
@@ -47,39 +50,60 @@ def parse_modelfile_located(
     return spec, warnings, origin.where(froms[0].value_at)
 
 
+@dataclass
+class _Reading:
+    """What the commands read so far will put in the request."""
+
+    fields: dict[str, Any] = field(default_factory=dict)
+    parameters: dict[str, Any] = field(default_factory=dict)
+    messages: list[tuple[str, str]] = field(default_factory=list)
+    licenses: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    first: dict[str, Command] = field(default_factory=dict)
+
+
 def _build(commands: list[Command], origin: Origin) -> tuple[CreateSpec, list[str]]:
-    fields: dict[str, Any] = {}
-    parameters: dict[str, Any] = {}
-    messages: list[tuple[str, str]] = []
-    licenses: list[str] = []
-    warnings: list[str] = []
-    first: dict[str, Command] = {}
+    r = _Reading()
+    problems: list[ModelfileError] = []  # every command is read: each problem is said
     for command in commands:
-        name = command.name
-        if name in ("model", "adapter") and name in first:
-            _repeated(command, first[name], origin, warnings)
-        first.setdefault(name, command)
-        if name == "model":
-            fields["from_"], fields["from_is_path"] = resolve_from(command, origin)
-        elif name == "adapter":
-            fields["adapters"] = (resolve_adapter(command, origin),)
-        elif name in ("template", "system"):
-            fields[name] = command.args or None  # Ollama omits an empty one
-        elif name == "license":
-            licenses.append(command.args)
-        elif name == "requires":
-            fields["requires"] = requires(command, origin)
-        elif name == "message":
-            messages.append(_message(command, origin))
-        elif is_deprecated(name):
-            message = f"parameter '{name}' is deprecated and Ollama ignores it: remove it"
-            warnings.append(origin.warning(command.at, message))
-        else:
-            _add_parameter(parameters, command, origin)
+        try:
+            _read(command, r, origin)
+        except ModelfileError as e:
+            problems.append(e)
+    if problems:
+        head, *rest = problems
+        raise ModelfileError(
+            head.message, file=head.file, line=head.line, column=head.column, more=tuple(rest)
+        )
     spec = CreateSpec(
-        **fields, parameters=parameters, messages=tuple(messages), license=tuple(licenses)
+        **r.fields, parameters=r.parameters, messages=tuple(r.messages), license=tuple(r.licenses)
     )
-    return spec, warnings
+    return spec, r.warnings
+
+
+def _read(command: Command, r: _Reading, origin: Origin) -> None:
+    """One command into what the request will hold."""
+    name = command.name
+    if name in ("model", "adapter") and name in r.first:
+        _repeated(command, r.first[name], origin, r.warnings)
+    r.first.setdefault(name, command)
+    if name == "model":
+        r.fields["from_"], r.fields["from_is_path"] = resolve_from(command, origin)
+    elif name == "adapter":
+        r.fields["adapters"] = (resolve_adapter(command, origin),)
+    elif name in ("template", "system"):
+        r.fields[name] = command.args or None  # Ollama omits an empty one
+    elif name == "license":
+        r.licenses.append(command.args)
+    elif name == "requires":
+        r.fields["requires"] = requires(command, origin)
+    elif name == "message":
+        r.messages.append(_message(command, origin))
+    elif is_deprecated(name):
+        message = f"parameter '{name}' is deprecated and Ollama ignores it: remove it"
+        r.warnings.append(origin.warning(command.at, message))
+    else:
+        _add_parameter(r.parameters, command, origin)
 
 
 def _repeated(command: Command, first: Command, origin: Origin, warnings: list[str]) -> None:
