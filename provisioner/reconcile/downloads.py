@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from provisioner.errors import PlainHttp, ServerError, unreachable
 from provisioner.names import Key
 from provisioner.reconcile.actions import Action, Pull, where_insecure
+from provisioner.reconcile.apply import explain_source
 from provisioner.reconcile.plan import Failure, Plan
 from provisioner.server.client import Client
 from provisioner.server.registry import RemoteManifest, fetch_manifest
@@ -63,7 +64,8 @@ def check_pulls(plan: Plan, known: Mapping[Key, RemoteManifest | ServerError]) -
         for pull, answer in zip(todo, pool.map(_read, todo), strict=True):
             if isinstance(answer, RemoteManifest):
                 checked.manifests[pull.model.key] = answer
-            elif unreachable(answer):
+            elif unreachable(answer) or answer.status == 412:
+                # 412 answers the asking client's version, not the server's: not proof
                 host = (pull.source.name if pull.source is not None else pull.model).host
                 checked.unreachable.setdefault(host.lower(), answer)
             else:
@@ -72,8 +74,13 @@ def check_pulls(plan: Plan, known: Mapping[Key, RemoteManifest | ServerError]) -
 
 
 def _said(e: ServerError, pull: Pull) -> str:
-    """The registry's words, and where to set `insecure` when that is the fix."""
-    return f"{e.reason()}{where_insecure(pull)}" if isinstance(e, PlainHttp) else e.reason()
+    """The registry's words, and where to set `insecure` when that is the fix; a pull
+    from a layout (apply --from oci:) in the layout's terms, as apply says it."""
+    if isinstance(e, PlainHttp):
+        return f"{e.reason()}{where_insecure(pull)}"
+    if pull.source is not None:
+        return explain_source(e, pull, pull.source)
+    return e.reason()
 
 
 def with_checks(plan: Plan, checked: Checked) -> Plan:

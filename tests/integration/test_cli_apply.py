@@ -87,8 +87,8 @@ def test_partial_failure_names_the_model_and_exits_1(
     good, bad = registry.name("library/tiny"), registry.name("library/nosuch")
     result = run_cli("apply", str(_manifest(tmp_path, good, bad)), env={"OLLAMA_HOST": ollama.url})
     assert result.code == 1
-    assert f"FAILED pull {bad}: " in result.out
-    assert "file does not exist" in result.out
+    # the plan's check met it first: the registry's words, before any pull of it
+    assert f"FAILED check {bad}: registry {registry.host} has no repository" in result.out
     assert f"ok     pull {good}" in result.out
     assert "Traceback" not in result.out + result.err
 

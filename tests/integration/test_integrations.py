@@ -131,7 +131,7 @@ def test_the_action_script_converges_a_manifest_and_propagates_failure(
     failed = run(["bash", str(ACTION / "run.sh")], {**env, "OP_MANIFEST": "bad.yaml"}, workspace)
     assert failed.returncode == 1
     nosuch = registry.name("library/nosuch")
-    assert f"::error file=bad.yaml,title=ollama-provision apply::pull {nosuch} failed: " in (
+    assert f"::error file=bad.yaml,title=ollama-provision apply::check {nosuch} failed: " in (
         failed.stdout
     )
     assert step_outputs(outputs) == {"changed": "false", "drift": "true"}

@@ -44,18 +44,18 @@ def test_all_json_outputs_follow_the_schema(
     plan = valid(run("plan"), "plan")
     assert [(a["action"], a["effect"]) for a in plan["actions"]] == [
         ("pull", "add"),
-        ("pull", "add"),
         ("copy", "add"),
         ("warm", "warm"),
-    ]
-    assert plan["actions"][3]["drift"] is None and plan["lock"] is None
+    ]  # the registry has no library/nosuch: a failure of the plan, not a pull
+    assert [f["model"] for f in plan["failures"]] == [registry.name("library/nosuch")]
+    assert plan["actions"][2]["drift"] is None and plan["lock"] is None
     dry = valid(run("apply", "--dry-run"), "apply")
     assert dry["outcome"] == "dry-run" and dry["changed"] is False
     drift = valid(run("drift"), "drift")
     assert {d["kind"] for d in drift["drift"]} == {"missing", "extra"}
     applied = valid(run("apply"), "apply")
     outcomes = {(r["action"], r["outcome"]) for r in applied["results"]}
-    assert ("pull", "failed") in outcomes and ("warm", "done") in outcomes
+    assert ("check", "failed") in outcomes and ("warm", "done") in outcomes
     assert applied["changed"] is True and applied["outcome"] == "failed"
     valid(run("warm"), "warm")
     status = valid(run("status"), "status")

@@ -9,7 +9,8 @@ outputs to $GITHUB_OUTPUT when it is set:
 
     changed  true when the step changed the server (only `apply` can)
     drift    true when the server differed from the manifest: `drift` found
-             drift other than `extra`, or `plan`/`apply` had changes to make;
+             drift other than `extra`, or `plan`/`apply` had changes to make or
+             a model it could not converge;
              empty when the command failed before it could tell
 
 Standard library only; it runs on the Python the action set up.
@@ -85,7 +86,9 @@ def report(command: str, manifest: str, doc: dict[str, Any]) -> tuple[list[str],
         lines.append(f"  {SYMBOL[a['effect']]:>3} {a['action']:<6} {target}  ({a['reason']})")
     for f in plan["failures"]:
         lines.append(annotate(f"{f['model']}: {f['message']}", file=manifest, title=title))
-    outputs = {"changed": "false", "drift": str(bool(changes)).lower()}
+    # a failure of the plan is a declared model the server lacks (or that cannot be
+    # checked): the server differs from the manifest as surely as with a change
+    outputs = {"changed": "false", "drift": str(bool(changes or plan["failures"])).lower()}
     if kind == "plan":
         in_sync = f"in sync: {len(plan['in_sync'])} model(s) declared and present"
         lines.append(f"plan: {len(changes)} change(s) to make" if changes else in_sync)
