@@ -8,13 +8,11 @@ when it runs, so `--help`, `--version` and completion stay fast.
 
 from __future__ import annotations
 
-import sys
-
 import click
 
 from provisioner.commands import options
 from provisioner.commands.options import GlobalOptions
-from provisioner.commands.runner import run_command
+from provisioner.commands.runner import run_command, run_group
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -245,21 +243,4 @@ def mirror_(
 
 
 def main() -> None:
-    """Click parses; a usage error it finds is also an `error` document under -o json
-    (stdout holds one document per run, errors included); stderr keeps click's text."""
-    try:
-        code = cli.main(prog_name="ollama-provision", standalone_mode=False)
-    except click.UsageError as e:
-        e.show()
-        if options.json_requested(sys.argv[1:]):
-            from provisioner.commands.runner import usage_document
-
-            usage_document(e.format_message(), e.exit_code)
-        sys.exit(e.exit_code)
-    except click.ClickException as e:
-        e.show()
-        sys.exit(e.exit_code)
-    except click.Abort:
-        click.echo("Aborted!", err=True)
-        sys.exit(1)
-    sys.exit(code if isinstance(code, int) else 0)
+    run_group(cli)

@@ -13,7 +13,7 @@ from typing import NoReturn
 import click
 
 from provisioner import exit_codes
-from provisioner.commands.options import GlobalOptions, check_options
+from provisioner.commands.options import GlobalOptions, check_options, json_requested
 from provisioner.errors import ManifestError
 from provisioner.secrets import masked_output
 from provisioner.views.errors import error_lines
@@ -59,8 +59,22 @@ def _error_document(opts: GlobalOptions, message: str, code: int, e: BaseExcepti
         click.echo(json.dumps(error_document(message, code, problems)))
 
 
-def usage_document(message: str, code: int) -> None:
-    """The error document for a usage error click found before any command ran."""
-    from provisioner.views.json_docs import error_document
+def run_group(group: click.Group) -> NoReturn:
+    """Click parses; a usage error it finds is also an `error` document under -o json
+    (stdout holds one document per run, errors included); stderr keeps click's text."""
+    try:
+        code = group.main(prog_name="ollama-provision", standalone_mode=False)
+    except click.UsageError as e:
+        e.show()
+        if json_requested(sys.argv[1:]):
+            from provisioner.views.json_docs import error_document
 
-    click.echo(json.dumps(error_document(message.rstrip("."), code)))
+            click.echo(json.dumps(error_document(e.format_message().rstrip("."), e.exit_code)))
+        sys.exit(e.exit_code)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(e.exit_code)
+    except click.Abort:
+        click.echo("Aborted!", err=True)
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
