@@ -168,10 +168,16 @@ def test_the_playbook_converges_three_servers_then_is_a_no_op(
         assert sorted(server.tags()) == sorted([tiny, embed])
         assert _mutations(server) == ["/api/pull", "/api/pull"]
 
+    servers["old-1"].cli("cp", tiny, "scratch")  # undeclared: reported, not drift
     counts = {host: len(server.settled_requests()) for host, server in servers.items()}
     second = _playbook(tmp_path, registry, inventory)
     assert second.code == 0, second.out + second.err
     results = second.task("Converge the server's models")
+    assert [d["kind"] for d in results["old-1"]["drifts"]] == ["extra"]
+    # "Say what drifted" says nothing for servers in sync, the one with an extra too
+    said = second.out.split("TASK [Say what drifted]")[1].split("PLAY RECAP")[0]
+    assert sorted(re.findall(r"^skipping: \[(\S+)\]", said, re.M)) == sorted(HOSTS), said
+    assert not re.search(r"^ok: ", said, re.M), said
     for host, server in servers.items():
         assert second.stats()[host]["changed"] == 0, second.stats()
         assert results[host]["actions"] == []
