@@ -20,6 +20,8 @@ from provisioner.views.json_docs import init_document
 DEFAULT_FILE = "models.yaml"
 
 STARTER = """\
+---
+# yamllint disable-line rule:line-length
 # yaml-language-server: $schema=@SCHEMA@
 #
 # Which models an Ollama server must have. Check this file (editors do too,
@@ -31,26 +33,28 @@ STARTER = """\
 #   ollama-provision apply @FILE@
 #
 # The server is --host, else server.host below, else OLLAMA_HOST, else
-# http://localhost:11434. ${VAR} and ${VAR:-default} expand from the environment.
+# http://localhost:11434. ${VAR} and ${VAR:-default} expand from the
+# environment.
 version: 1
 
 # server:
 #   host: ${OLLAMA_HOST:-http://localhost:11434}
 #   timeout: 30s
-#   headers:                         # e.g. behind a reverse proxy; values are never printed
+#   headers:          # e.g. behind a reverse proxy; values are never printed
 #     Authorization: Bearer ${OLLAMA_TOKEN}
 
-# defaults:                          # applied to every model unless it says otherwise
-#   pull: if-missing                 # or `always`: re-pull when the registry's tag moved
-#   warm: false                      # true: load into memory after apply
-#   keep_alive: 10m                  # how long a warmed model stays loaded (-1: forever)
+# defaults:           # applied to every model unless it says otherwise
+#   pull: if-missing  # or `always`: re-pull when the registry's tag moved
+#   warm: false       # true: load into memory after apply
+#   keep_alive: 10m   # how long a warmed model stays loaded (-1: forever)
 
 models:
-  # A registry model: pulled when missing. `llama3.2` means llama3.2:latest, and is
-  # not satisfied by llama3.2:1b (names compare exactly, never by prefix).
+  # A registry model: pulled when missing. `llama3.2` means llama3.2:latest,
+  # and is not satisfied by llama3.2:1b (names compare exactly, never by
+  # prefix).
   - name: llama3.2
 
-  # Another tag, kept loaded, with a second name (a copy kept at the same digest):
+  # Another tag, kept loaded, with a second name (a copy at the same digest):
   # - name: qwen2.5-coder:7b
   #   warm: true
   #   keep_alive: 1h
@@ -77,9 +81,9 @@ models:
   # - name: llama2
   #   state: absent
 
-# prune:                             # delete models this file does not declare
-#   enabled: false                   # or per run: apply --prune (asks first, or --yes)
-#   keep: ["*-embed*"]               # glob patterns never pruned
+# prune:               # delete models this file does not declare
+#   enabled: false     # or per run: apply --prune (asks first, or --yes)
+#   keep: ["*-embed*"] # glob patterns never pruned
 """
 
 

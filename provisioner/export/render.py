@@ -18,7 +18,7 @@ from provisioner.export.read_back import modelfile_text
 from provisioner.manifest.files import SCHEMA_URL
 from provisioner.types.manifest import CreateSpec
 
-_WIDTH = 88  # comment lines wrap here
+_WIDTH = 80  # comment lines wrap here: yamllint's default line length
 
 
 class _Literal(str):
@@ -142,18 +142,26 @@ def render(export: Export, *, source: str, server_version: str) -> str:
     if lost:
         summary += f"; {len(lost)} not reproducible (commented out at the end)"
     head = [
+        "# yamllint disable-line rule:line-length",
         f"# yaml-language-server: $schema={SCHEMA_URL}",
         "#",
-        f"# Exported by `ollama-provision export` from {source} (ollama {server_version}):",
-        f"# {summary}.",
+        *_comment(
+            f"Exported by `ollama-provision export` from {source} (ollama {server_version}): "
+            f"{summary}.",
+            "",
+        ),
         "# Same digest = one model (the other names are its aliases); a model whose",
-        "# /api/show names a parent model is custom; insecure is assumed for registries",
-        "# on loopback/private addresses. Rules: `ollama-provision export --help`.",
+        "# /api/show names a parent model is custom; insecure is assumed for",
+        "# registries on loopback/private addresses. Rules: `ollama-provision export",
+        "# --help`.",
         "#",
-        "# Reproduce elsewhere:  ollama-provision apply --host http://HOST:11434 <this file>",
+        "# Reproduce elsewhere:",
+        "#   ollama-provision apply --host http://HOST:11434 <this file>",
     ]
     for name in export.skipped:
-        head.append(f"# skipped {name!r}: not a name Ollama accepts, so it cannot be declared")
+        head += _comment(
+            f"skipped {name!r}: not a name Ollama accepts, so it cannot be declared", ""
+        )
     lines = [*head, "version: 1"]
     declared = [m for m in export.models if m.kind != "unreproducible"]
     lines.append("models:" if declared else "models: []")
@@ -164,4 +172,8 @@ def render(export: Export, *, source: str, server_version: str) -> str:
         lines += ["", *_comment(title)]
         for i, model in enumerate(models):
             lines += ([""] if i else []) + _entry_lines(model)
-    return "\n".join(lines) + "\n"
+    if any(len(line) > _WIDTH for line in lines[2:]):
+        # A value (a Modelfile line, a long name) that cannot be wrapped without
+        # changing it: say so to yamllint once, rather than alter the value.
+        lines.insert(0, "# yamllint disable rule:line-length")
+    return "---\n" + "\n".join(lines) + "\n"

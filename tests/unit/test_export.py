@@ -327,7 +327,8 @@ def test_awkward_text_survives_the_round_trip(tmp_path: Path) -> None:
 def test_an_empty_server_exports_a_valid_empty_manifest(tmp_path: Path) -> None:
     text, manifest = written(export_of([], {}), tmp_path)
     assert manifest.models == ()
-    assert text.startswith("# yaml-language-server: $schema=")
+    assert text.splitlines()[2].startswith("# yaml-language-server: $schema=")
+    assert yamllint_problems(text) == []
 
 
 def test_registry_entries_carry_insecure_with_a_comment_and_aliases(tmp_path: Path) -> None:
@@ -347,5 +348,25 @@ def test_registry_entries_carry_insecure_with_a_comment_and_aliases(tmp_path: Pa
     assert not specs["registry.example.com/team/m:v1"].insecure
     assert not specs["llama3.2:latest"].insecure
     assert "plain http assumed for 127.0.0.1:5000" in text
-    assert "add `insecure: true` if it speaks plain http" in text
-    assert all(len(line) <= 100 for line in text.splitlines()[1:])
+    comments = " ".join(line.strip().removeprefix("# ") for line in text.splitlines())
+    assert "add `insecure: true` if it speaks plain http" in comments
+    assert yamllint_problems(text) == []  # the most common YAML linter, its defaults
+
+
+def yamllint_problems(text: str) -> list[str]:
+    """What yamllint's default configuration says of the text."""
+    from yamllint import linter
+    from yamllint.config import YamlLintConfig
+
+    found = linter.run(text, YamlLintConfig("extends: default"))
+    return [f"{p.line}:{p.column} {p.message}" for p in found]
+
+
+def test_a_value_too_long_to_wrap_turns_the_line_length_rule_off_once(tmp_path: Path) -> None:
+    system = "Answer in one line. " * 8  # one SYSTEM line of 160 characters
+    shows = {"b": show(), "c": show(parent="base:latest", system=system.strip())}
+    export = export_of([("base:latest", "b"), ("c:latest", "c")], shows)
+    text, _ = written(export, tmp_path)
+    assert text.splitlines()[:2] == ["---", "# yamllint disable rule:line-length"]
+    assert yamllint_problems(text) == []
+

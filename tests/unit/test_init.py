@@ -31,7 +31,11 @@ def test_init_writes_a_starter_that_validates_and_refuses_a_second_time(
     starter = tmp_path / "models.yaml"
     text = starter.read_text()
     assert [s.name.display for s in load_manifest(starter, env={}).models] == ["llama3.2:latest"]
-    assert text.splitlines()[0] == f"# yaml-language-server: $schema={SCHEMA_URL}"
+    assert text.splitlines()[2] == f"# yaml-language-server: $schema={SCHEMA_URL}"
+    from yamllint import linter
+    from yamllint.config import YamlLintConfig
+
+    assert list(linter.run(text, YamlLintConfig("extends: default"))) == []
     assert "ollama-provision plan models.yaml" in text
 
     starter.write_text(text + "# my edits\n")
