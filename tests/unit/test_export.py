@@ -369,4 +369,3 @@ def test_a_value_too_long_to_wrap_turns_the_line_length_rule_off_once(tmp_path: 
     text, _ = written(export, tmp_path)
     assert text.splitlines()[:2] == ["---", "# yamllint disable rule:line-length"]
     assert yamllint_problems(text) == []
-
