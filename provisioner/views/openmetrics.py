@@ -11,11 +11,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import get_args
 
+from provisioner.errors import UsageError
 from provisioner.exit_codes import unchecked
 from provisioner.fleet.inventory import Server
 from provisioner.reconcile.actions import DriftKind
 from provisioner.reconcile.core import Planned
 from provisioner.reconcile.fleet import Outcome
+from provisioner.server.hosts import parse_host
 
 PREFIX = "ollama_provision"
 _FAMILIES = (
@@ -32,8 +34,18 @@ def _escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
+def host_label(host: str) -> str:
+    """One spelling of an address, however it was written (`127.0.0.1:11434` in an
+    inventory, `http://127.0.0.1:11434/` on --host): the base URL the tool connects to,
+    so series join across runs and entry points."""
+    try:
+        return parse_host(host)[0]
+    except UsageError:  # checked when the inventory was read; keep what was written
+        return host
+
+
 def _labels(server: Server, **more: str) -> str:
-    pairs = {"server": server.name, "host": server.host, **more}
+    pairs = {"server": server.name, "host": host_label(server.host), **more}
     return "{" + ",".join(f'{k}="{_escape(v)}"' for k, v in pairs.items()) + "}"
 
 
