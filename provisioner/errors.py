@@ -130,10 +130,12 @@ class Timeout(ConnectionFailed):
         super().__init__(message, model=model, host=host)
 
 
-def unreachable(e: ServerError) -> bool:
-    """Whether the error says only that nothing answered from here (or answered 5xx):
-    a server elsewhere may still reach that host, so it proves nothing about a pull."""
-    return isinstance(e, (ConnectionFailed, HostNotFound, ServerFailure))
+def registry_refused(e: ServerError) -> bool:
+    """Whether a registry's answer to us decides what a pull of that model will meet.
+    Not when nothing answered from here, or it answered 5xx (a server elsewhere may
+    still reach it), nor for a 412 (it answers our client's version, not the server's)."""
+    unreachable = isinstance(e, (ConnectionFailed, HostNotFound, ServerFailure))
+    return not unreachable and e.status != 412
 
 
 class LockError(ProvisionError):

@@ -56,8 +56,8 @@ def drifted(drifts: Sequence[Drift]) -> list[Drift]:
 
 def drift_exit(plan: Plan, drifts: Sequence[Drift]) -> int:
     """drift: 1 when something could not be checked or the registry refused it (a
-    name it never had), 3 on drift, else 0. `drifts` is
-    Planned.drifts, not plan.drifts: a manifest that differs from its lock is drift too."""
+    name it never had), 3 on drift, else 0. `drifts` is Planned.drifts, not
+    plan.drifts: a manifest that differs from its lock is drift too."""
     if plan.problems:
         return FAILED
     return DRIFT if drifted(drifts) else OK

@@ -128,11 +128,7 @@ class _Runner:
             return (
                 f"{e.reason()} (server runs Ollama {self.plan.server_version}); upgrade the server"
             )
-        if "plain http" in e.message:
-            return f"{e.reason()}{where_insecure(action)}"
-        if isinstance(action, Pull) and action.source is not None:
-            return explain_source(e, action, action.source, self.options.check_source)
-        return e.reason()
+        return explain(e, action, self.options.check_source)
 
     def _pull(self, action: Pull) -> None:
         name = action.model.display
@@ -222,6 +218,16 @@ class _Runner:
             raise ServerError("loaded, but /api/ps does not list it", model=name)
         said = "already loaded, expiry refreshed" if action.loaded else f"loaded in {loaded:.1f}s"
         return said, entry.expires_at
+
+
+def explain(e: ServerError, action: Action, check: Callable[[], list[str]] | None = None) -> str:
+    """A registry's refusal in words that say what to do, the same in apply and in the
+    plan's check: where to set `insecure`, or a layout's terms for a pull from one."""
+    if "plain http" in e.message:
+        return f"{e.reason()}{where_insecure(action)}"
+    if isinstance(action, Pull) and action.source is not None:
+        return explain_source(e, action, action.source, check)
+    return e.reason()
 
 
 def explain_source(

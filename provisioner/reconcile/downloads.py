@@ -20,10 +20,10 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from provisioner.errors import PlainHttp, ServerError, unreachable
-from provisioner.names import Key
-from provisioner.reconcile.actions import Action, Pull, where_insecure
-from provisioner.reconcile.apply import explain_source
+from provisioner.errors import ServerError, registry_refused
+from provisioner.names import Key, ModelName
+from provisioner.reconcile.actions import Action, Pull
+from provisioner.reconcile.apply import explain
 from provisioner.reconcile.plan import Failure, Plan
 from provisioner.server.client import Client
 from provisioner.server.registry import RemoteManifest, fetch_manifest
@@ -42,8 +42,13 @@ class Checked:
     unreachable: dict[str, ServerError]  # by registry host: not checked from here
 
 
+def _asked(pull: Pull) -> ModelName:
+    """The name the pull asks its registry for: the mirror's, through a mirror."""
+    return pull.source.name if pull.source is not None else pull.model
+
+
 def _read(pull: Pull) -> RemoteManifest | ServerError:
-    name = pull.source.name if pull.source is not None else pull.model
+    name = _asked(pull)
     try:
         return fetch_manifest(name, insecure=pull.insecure, timeout=10.0, retry=CHECK_RETRY)
     except ServerError as e:
@@ -64,23 +69,11 @@ def check_pulls(plan: Plan, known: Mapping[Key, RemoteManifest | ServerError]) -
         for pull, answer in zip(todo, pool.map(_read, todo), strict=True):
             if isinstance(answer, RemoteManifest):
                 checked.manifests[pull.model.key] = answer
-            elif unreachable(answer) or answer.status == 412:
-                # 412 answers the asking client's version, not the server's: not proof
-                host = (pull.source.name if pull.source is not None else pull.model).host
-                checked.unreachable.setdefault(host.lower(), answer)
-            else:
+            elif registry_refused(answer):
                 checked.refused[pull.model.key] = answer
+            else:
+                checked.unreachable.setdefault(_asked(pull).host.lower(), answer)
     return checked
-
-
-def _said(e: ServerError, pull: Pull) -> str:
-    """The registry's words, and where to set `insecure` when that is the fix; a pull
-    from a layout (apply --from oci:) in the layout's terms, as apply says it."""
-    if isinstance(e, PlainHttp):
-        return f"{e.reason()}{where_insecure(pull)}"
-    if pull.source is not None:
-        return explain_source(e, pull, pull.source)
-    return e.reason()
 
 
 def with_checks(plan: Plan, checked: Checked) -> Plan:
@@ -89,7 +82,7 @@ def with_checks(plan: Plan, checked: Checked) -> Plan:
     if not checked.refused and not checked.unreachable:
         return plan
     failures = [
-        Failure(a.model, _said(checked.refused[a.model.key], a), a.drift, refused=True)
+        Failure(a.model, explain(checked.refused[a.model.key], a), a.drift, refused=True)
         for a in plan.actions
         if isinstance(a, Pull) and a.model.key in checked.refused
     ]

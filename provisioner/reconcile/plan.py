@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 
 from provisioner.custom.definition import definition_differences
-from provisioner.errors import ServerError, unreachable
+from provisioner.errors import ServerError, registry_refused
 from provisioner.manifest.mirrors import mirror_name, route
 from provisioner.names import Key, ModelName
 from provisioner.reconcile.actions import (
@@ -123,11 +123,11 @@ def _plan_registry(b: _Builder, spec: ModelSpec, have: ServerModel | None) -> No
     if isinstance(remote, ServerError):
         # Missing is known without the registry; only the pin or update check is not.
         missing = Drift("missing", name, "present", "absent") if have is None else None
-        if unreachable(remote):
+        if registry_refused(remote):
+            b.failures.append(Failure(name, remote.reason(), missing, refused=True))
+        else:
             message = f"cannot read the registry: {remote.reason()}"
             b.failures.append(Failure(name, message, missing))
-        else:
-            b.failures.append(Failure(name, remote.reason(), missing, refused=True))
         return
     if have is not None and (pin is None or pin_matches(spec, have)):
         if remote is None or remote.matches(have.digest):
